@@ -1,0 +1,78 @@
+# The C port of MIT 6.5840 Lab 2 (Raft).
+#
+#   make test [RUN=regex]   build and run the tests (RUN as in go test -run)
+#   make tsan [RUN=regex]   the same under ThreadSanitizer
+#   make asan [RUN=regex]   the same under AddressSanitizer + UBSan
+#   make deps               install what a fresh Debian machine lacks
+#
+# Each build lives in its own folder (build/plain, build/tsan, build/asan).
+
+CC      ?= gcc
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft.c
+TEST_SRCS := labtest/main.c labtest/config.c labtest/test_test.c \
+             labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c \
+             labgob/test_test.c labrpc/test_test.c
+SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS) labtest/raft_stub.c)
+
+FLAGS_plain := -O2 -g
+FLAGS_tsan  := -O1 -g -fsanitize=thread
+FLAGS_asan  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# How each build runs.  Sanitized builds are slower: Check's per-test
+# limits are doubled (the tester's own 120 s check stays as it is).
+# setarch -R avoids TSan's "unexpected memory mapping" on kernels with
+# vm.mmap_rnd_bits=32.
+RUN_plain :=
+RUN_tsan  := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" CK_TIMEOUT_MULTIPLIER=2 setarch $$(uname -m) -R
+RUN_asan  := ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" CK_TIMEOUT_MULTIPLIER=2
+
+RUN ?=
+export RUN
+
+.PHONY: all test tsan asan deps clean
+all: build/plain/tests
+
+define variant
+build/$(1)/%.o: %.c | deps-quiet
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CSTD) $$(WARN) $$(FLAGS_$(1)) $$(CHECK_CFLAGS) -pthread -MMD -MP -c $$< -o $$@
+
+build/$(1)/tests: $$(patsubst %.c,build/$(1)/%.o,$$(SRCS))
+	$$(CC) $$(FLAGS_$(1)) -pthread -o $$@ $$^ $$(CHECK_LIBS)
+
+-include $$(patsubst %.c,build/$(1)/%.d,$$(SRCS))
+endef
+$(foreach v,plain tsan asan,$(eval $(call variant,$(v))))
+
+test: deps build/plain/tests
+	$(RUN_plain) ./build/plain/tests "$(RUN)"
+
+tsan: deps build/tsan/tests
+	$(RUN_tsan) ./build/tsan/tests "$(RUN)"
+
+asan: deps build/asan/tests
+	$(RUN_asan) ./build/asan/tests "$(RUN)"
+
+# Debian packages we need: Check (and pkg-config to find it), and rich for
+# the Python tools.  Installs only what is missing.
+DEBS := check pkg-config python3-rich
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+.PHONY: deps-quiet
+deps-quiet: deps
+
+clean:
+	rm -rf build

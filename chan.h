@@ -1,0 +1,26 @@
+/* chan.h: Go's unbuffered channel, for the apply channel (chan ApplyMsg).
+ * A send blocks until a receiver has taken the value; close wakes both
+ * sides.  Values are copied in and out by size, so ownership of anything
+ * they point to passes to the receiver with a successful send. */
+#ifndef CHAN_H
+#define CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct Chan Chan;
+
+Chan *chan_make(size_t elem_size);
+/* Blocks until a receiver takes *elem.  False when the channel is (or
+ * becomes, before a receiver took the value) closed: the value was not
+ * delivered and still belongs to the sender. */
+bool chan_send(Chan *ch, const void *elem);
+/* Blocks for a value.  False once the channel is closed (nothing is
+ * left behind in an unbuffered channel). */
+bool chan_recv(Chan *ch, void *elem);
+/* Wakes every sender and receiver; later sends and receives fail. */
+void chan_close(Chan *ch);
+/* Frees the channel; nobody may be using it. */
+void chan_free(Chan *ch);
+
+#endif

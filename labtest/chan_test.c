@@ -1,0 +1,139 @@
+/* chan_test.c: the apply channel behaves like Go's unbuffered channel. */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../chan.h"
+#include "../util.h"
+#include "registry.h"
+
+struct send_arg {
+	Chan *ch;
+	atomic_int sent;
+};
+
+static void *send_one(void *p)
+{
+	struct send_arg *a = p;
+	int v = 42;
+	if (chan_send(a->ch, &v))
+		atomic_store(&a->sent, 1);
+	return NULL;
+}
+
+/* A send does not return before a receiver has taken the value. */
+START_TEST(TestChanRendezvous)
+{
+	struct send_arg arg = { .ch = chan_make(sizeof(int)) };
+	atomic_init(&arg.sent, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, send_one, &arg);
+	sleep_ms(50);
+	ck_assert_msg(atomic_load(&arg.sent) == 0, "send returned before anyone received");
+	int v = 0;
+	ck_assert(chan_recv(arg.ch, &v));
+	ck_assert_int_eq(v, 42);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(atomic_load(&arg.sent), 1);
+	chan_free(arg.ch);
+}
+END_TEST
+
+enum { NSENDERS = 4, NRECEIVERS = 3, PER_SENDER = 2000 };
+
+typedef struct {
+	Chan *ch;
+	int id;
+	long long sum;
+	int count;
+} worker_arg;
+
+static void *sender_main(void *p)
+{
+	worker_arg *a = p;
+	for (int i = 1; i <= PER_SENDER; i++) {
+		int v = a->id * PER_SENDER + i;
+		ck_assert(chan_send(a->ch, &v));
+	}
+	return NULL;
+}
+
+static void *receiver_main(void *p)
+{
+	worker_arg *a = p;
+	int v;
+	while (chan_recv(a->ch, &v)) {
+		a->sum += v;
+		a->count++;
+	}
+	return NULL;
+}
+
+START_TEST(TestChanManySendersReceivers)
+{
+	Chan *ch = chan_make(sizeof(int));
+	pthread_t s[NSENDERS], r[NRECEIVERS];
+	worker_arg sa[NSENDERS], ra[NRECEIVERS];
+	for (int i = 0; i < NRECEIVERS; i++) {
+		ra[i] = (worker_arg){ .ch = ch };
+		pthread_create(&r[i], NULL, receiver_main, &ra[i]);
+	}
+	long long want = 0;
+	for (int i = 0; i < NSENDERS; i++) {
+		sa[i] = (worker_arg){ .ch = ch, .id = i };
+		for (int k = 1; k <= PER_SENDER; k++)
+			want += i * PER_SENDER + k;
+		pthread_create(&s[i], NULL, sender_main, &sa[i]);
+	}
+	for (int i = 0; i < NSENDERS; i++)
+		pthread_join(s[i], NULL);
+	chan_close(ch);
+	long long got = 0;
+	int count = 0;
+	for (int i = 0; i < NRECEIVERS; i++) {
+		pthread_join(r[i], NULL);
+		got += ra[i].sum;
+		count += ra[i].count;
+	}
+	ck_assert_int_eq(count, NSENDERS * PER_SENDER);
+	ck_assert(got == want);
+	chan_free(ch);
+}
+END_TEST
+
+static void *blocked_sender(void *p)
+{
+	worker_arg *a = p;
+	int v = 7;
+	a->count = chan_send(a->ch, &v) ? 1 : 0;
+	return NULL;
+}
+
+START_TEST(TestChanCloseWakes)
+{
+	Chan *ch = chan_make(sizeof(int));
+	pthread_t th[3];
+	worker_arg a[3];
+	for (int i = 0; i < 3; i++) {
+		a[i] = (worker_arg){ .ch = ch, .count = -1 };
+		pthread_create(&th[i], NULL, blocked_sender, &a[i]);
+	}
+	sleep_ms(50);
+	chan_close(ch);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(a[i].count == 0, "a send succeeded with no receiver");
+	}
+	int v;
+	ck_assert(!chan_recv(ch, &v));
+	ck_assert(!chan_send(ch, &v));
+	chan_free(ch);
+}
+END_TEST
+
+static const test_entry chan_tests[] = {
+	TEST_ENTRY(TestChanRendezvous, 10),
+	TEST_ENTRY(TestChanManySendersReceivers, 60),
+	TEST_ENTRY(TestChanCloseWakes, 10),
+};
+TEST_GROUP(chan, chan_tests);

@@ -1,0 +1,70 @@
+/* main.c: the test runner, `go test -run RUN` for our tests.
+ *
+ * RUN (first argument, or the RUN environment variable) is a POSIX
+ * extended regular expression matched anywhere in a test's name.  Only the
+ * matching tests are given to Check, each in a TCase of its own, run in
+ * fork mode (one process per test).  A RUN that matches nothing is an
+ * error, never a pass.  No thread is started here before Check forks. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "registry.h"
+
+static const test_group *const groups[] = { &labgob, &chan, &persister, &labrpc, &raft };
+
+int main(int argc, char **argv)
+{
+	/* Line-buffered, so a test's lines survive if Check kills it. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	const char *run = argc > 1 ? argv[1] : getenv("RUN");
+	if (run == NULL)
+		run = "";
+	regex_t re;
+	int rc = regcomp(&re, run, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char msg[256];
+		regerror(rc, &re, msg, sizeof msg);
+		fprintf(stderr, "RUN=%s: bad regular expression: %s\n", run, msg);
+		return 2;
+	}
+
+	SRunner *sr = NULL;
+	int matched = 0;
+	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+		Suite *s = NULL;
+		for (size_t i = 0; i < groups[g]->ntests; i++) {
+			const test_entry *t = &groups[g]->tests[i];
+			if (regexec(&re, t->test->name, 0, NULL, 0) != 0)
+				continue;
+			if (s == NULL)
+				s = suite_create(groups[g]->suite);
+			TCase *tc = tcase_create(t->test->name);
+			tcase_set_timeout(tc, t->timeout_s);
+			tcase_add_test(tc, t->test);
+			suite_add_tcase(s, tc);
+			matched++;
+		}
+		if (s && sr == NULL)
+			sr = srunner_create(s);
+		else if (s)
+			srunner_add_suite(sr, s);
+	}
+	regfree(&re);
+	if (matched == 0) {
+		fprintf(stderr, "testing: RUN=%s matches no test: nothing was run\n", run);
+		return 1;
+	}
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	int ran = srunner_ntests_run(sr);
+	srunner_free(sr);
+	if (ran == 0) {
+		fprintf(stderr, "testing: no test ran\n");
+		return 1;
+	}
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,2 @@
+#include "registry.h"
+const test_group raft = { "raft", NULL, 0 };
