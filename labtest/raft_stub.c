@@ -1,2 +1,0 @@
-#include "registry.h"
-const test_group raft = { "raft", NULL, 0 };
