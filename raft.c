@@ -29,6 +29,11 @@
 #define ELECTION_TIMEOUT_MIN_MS 300
 #define ELECTION_TIMEOUT_SPAN_MS 150
 #define TICK_MS 10
+/* How long an AppendEntries in flight holds back the next one to the same
+ * follower (coalescing).  A reply takes microseconds, or up to 27 ms on an
+ * unreliable network; a call that takes longer is probably lost or stuck in
+ * labrpc's long delay, and waiting for it would stall replication. */
+#define REPLY_WAIT_MS 30
 
 #define NONE (-1)
 
@@ -100,6 +105,7 @@ struct Raft {
 	int *next_index;
 	int *match_index;
 	int *in_flight;         /* AppendEntries on their way, per peer */
+	int64_t *last_sent_ms;  /* when the latest one left */
 	bool *pending;          /* new entries wait for an in-flight reply */
 	int64_t heartbeat_due_ms;
 
@@ -521,10 +527,12 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 {
 	if (rf->state != LEADER)
 		return;
-	if (!heartbeat && rf->in_flight[peer] > 0) {
+	int64_t now = now_ms();
+	if (!heartbeat && rf->in_flight[peer] > 0 && now - rf->last_sent_ms[peer] < REPLY_WAIT_MS) {
 		rf->pending[peer] = true;
 		return;
 	}
+	rf->last_sent_ms[peer] = now;
 	rf->pending[peer] = false;
 	if (rf->next_index[peer] <= log_base_index(rf)) {
 		send_install_snapshot(rf, peer);
@@ -830,8 +838,12 @@ static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, 
 {
 	if (job->kind != RPC_REQUEST_VOTE)
 		rf->in_flight[job->peer]--;
-	if (!ok)
+	if (!ok) {
+		/* Lost: what waited for its reply goes now. */
+		if (job->kind != RPC_REQUEST_VOTE && rf->pending[job->peer])
+			replicate_to(rf, job->peer, false);
 		return;
+	}
 	labgob_decoder d;
 	labgob_decoder_init(&d, reply, len);
 	switch (job->kind) {
@@ -1011,6 +1023,7 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	rf->next_index = xcalloc((size_t)npeers, sizeof(int));
 	rf->match_index = xcalloc((size_t)npeers, sizeof(int));
 	rf->in_flight = xcalloc((size_t)npeers, sizeof(int));
+	rf->last_sent_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->pending = xcalloc((size_t)npeers, sizeof(bool));
 	read_persist(rf);
 	reset_election_timer(rf);
@@ -1099,6 +1112,7 @@ void raft_release(Raft *rf)
 	free(rf->next_index);
 	free(rf->match_index);
 	free(rf->in_flight);
+	free(rf->last_sent_ms);
 	free(rf->pending);
 	free(rf->peers);
 	persister_release(rf->persister);

@@ -590,9 +590,14 @@ bool labrpc_call(labrpc_end *e, const char *svc_meth, const void *args, size_t a
 	char *servername = e->servername ? xstrdup(e->servername) : NULL;
 	labrpc_server *srv = find_server(net, servername);
 	if (e->enabled && srv) {
+		/* The call holds the server for its whole length, as Go's
+		 * garbage collector would: it may be deleted (and otherwise
+		 * freed) while we wait out the unreliable network's delay. */
+		atomic_fetch_add(&srv->refs, 1);
 		ok = deliver(net, e, &w, servername, srv, svc_meth, args, args_len, reply,
 			     reply_len);
 	} else {
+		srv = NULL;
 		/* No reply, and an eventual timeout.  The long delay checks
 		 * that Raft leaders never send RPCs synchronously. */
 		int64_t ms = net->long_delays ? prng_intn(&net->rng, 7000)
@@ -601,6 +606,7 @@ bool labrpc_call(labrpc_end *e, const char *svc_meth, const void *args, size_t a
 	}
 	waiter_remove(net, &w);
 	pthread_mutex_unlock(&net->mu);
+	server_release(srv);
 	free(servername);
 	return ok;
 }

@@ -262,7 +262,7 @@ typedef struct {
 
 /* applier (2A-2C) and applierSnap (2D) read the apply channel and check
  * that the messages match the other servers' logs. */
-static void *applier_main(void *p)
+static void *cfg_applier_main(void *p)
 {
 	applier_arg *a = p;
 	config *cfg = a->cfg;
@@ -314,7 +314,7 @@ static void start_applier(config *cfg, int i, Raft *rf, Chan *ch)
 	*a = (applier_arg){ cfg, i, rf, ch };
 	cfg->apply_ch[i] = ch;
 	cfg->applier_running[i] = true;
-	pthread_create(&cfg->applier[i], NULL, applier_main, a);
+	pthread_create(&cfg->applier[i], NULL, cfg_applier_main, a);
 }
 
 /* After Kill: nothing sends on the channel any more. */

@@ -11,7 +11,7 @@
 
 #include "registry.h"
 
-static const test_group *const groups[] = { &labgob, &chan, &persister, &labrpc, &raft };
+static const test_group *const groups[] = { &labgob, &chan, &persister, &labrpc, &raft_persist, &raft };
 
 int main(int argc, char **argv)
 {
@@ -57,7 +57,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	srunner_set_fork_status(sr, CK_FORK);
+	/* Fork mode unless the user asks otherwise (CK_FORK=no, for gdb). */
+	if (getenv("CK_FORK") == NULL)
+		srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_ENV);
 	int failed = srunner_ntests_failed(sr);
 	int ran = srunner_ntests_run(sr);
