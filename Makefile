@@ -3,6 +3,8 @@
 #   make test [RUN=regex]   build and run the tests (RUN as in go test -run)
 #   make tsan [RUN=regex]   the same under ThreadSanitizer
 #   make asan [RUN=regex]   the same under AddressSanitizer + UBSan
+#   make stress RUN=regex [N=100] [P=2] [SAN=tsan|asan]
+#                           run the tests N times, P at a time (tools/dstest)
 #   make deps               install what a fresh Debian machine lacks
 #
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
@@ -15,7 +17,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft.c
 TEST_SRCS := labtest/main.c labtest/config.c labtest/test_test.c \
-             labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c \
+             labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
 SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
 
@@ -34,7 +36,7 @@ RUN_asan  := ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1 print_
 RUN ?=
 export RUN
 
-.PHONY: all test tsan asan deps clean
+.PHONY: all test tsan asan stress deps clean
 all: build/plain/tests
 
 define variant
@@ -49,14 +51,24 @@ build/$(1)/tests: $$(patsubst %.c,build/$(1)/%.o,$$(SRCS))
 endef
 $(foreach v,plain tsan asan,$(eval $(call variant,$(v))))
 
+# Without RUN, the tools' own tests run too.
 test: deps build/plain/tests
 	$(RUN_plain) ./build/plain/tests "$(RUN)"
+	@if [ -z "$(RUN)" ]; then echo "Running the tools' tests"; \
+	  /usr/bin/python3 -m unittest discover -s tools -p 'test_*.py'; fi
 
 tsan: deps build/tsan/tests
 	$(RUN_tsan) ./build/tsan/tests "$(RUN)"
 
 asan: deps build/asan/tests
 	$(RUN_asan) ./build/asan/tests "$(RUN)"
+
+N ?= 100
+P ?= 2
+SAN ?=
+stress: deps
+	@if [ -z "$(RUN)" ]; then echo "make stress needs RUN=regex"; exit 2; fi
+	/usr/bin/python3 tools/dstest -n $(N) -p $(P) $(if $(SAN),--sanitizer $(SAN)) "$(RUN)"
 
 # Debian packages we need: Check (and pkg-config to find it), and rich for
 # the Python tools.  Installs only what is missing.

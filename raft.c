@@ -33,7 +33,9 @@
  * follower (coalescing).  A reply takes microseconds, or up to 27 ms on an
  * unreliable network; a call that takes longer is probably lost or stuck in
  * labrpc's long delay, and waiting for it would stall replication. */
+#ifndef REPLY_WAIT_MS
 #define REPLY_WAIT_MS 30
+#endif
 
 #define NONE (-1)
 

@@ -345,6 +345,8 @@ void cfg_crash1(config *cfg, int i)
 {
 	char name[16];
 	server_name(i, name, sizeof name);
+	if (cfg->rafts[i])
+		Debug(dTest, "crash S%d", i);
 	cfg_disconnect(cfg, i);
 	labrpc_delete_server(cfg->net, name); /* disable client connections to the server. */
 
@@ -369,6 +371,7 @@ void cfg_crash1(config *cfg, int i)
 void cfg_start1(config *cfg, int i)
 {
 	cfg_crash1(cfg, i);
+	Debug(dTest, "start S%d", i);
 
 	/* a fresh set of outgoing ClientEnd names, so that the old crashed
 	 * instance's ClientEnds can't send. */
@@ -477,6 +480,7 @@ void cfg_cleanup(config *cfg)
 /* attach server i to the net. */
 void cfg_connect(config *cfg, int i)
 {
+	Debug(dTest, "connect S%d", i);
 	cfg->connected[i] = true;
 	for (int j = 0; j < cfg->n; j++) {
 		/* outgoing ClientEnds */
@@ -491,6 +495,7 @@ void cfg_connect(config *cfg, int i)
 /* detach server i from the net. */
 void cfg_disconnect(config *cfg, int i)
 {
+	Debug(dTest, "disconnect S%d", i);
 	cfg->connected[i] = false;
 	for (int j = 0; j < cfg->n; j++) {
 		if (cfg->endnames[i])

@@ -4,20 +4,29 @@
  * extended regular expression matched anywhere in a test's name.  Only the
  * matching tests are given to Check, each in a TCase of its own, run in
  * fork mode (one process per test).  A RUN that matches nothing is an
- * error, never a pass.  No thread is started here before Check forks. */
+ * error, never a pass.  No thread is started here before Check forks.
+ *
+ * `tests --list [RUN]` prints the names RUN matches, one a line. */
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "registry.h"
 
-static const test_group *const groups[] = { &labgob, &chan, &persister, &labrpc, &raft_persist, &raft };
+static const test_group *const groups[] = { &labgob, &chan, &persister, &labrpc, &raft_persist, &raft, &tools };
 
 int main(int argc, char **argv)
 {
 	/* Line-buffered, so a test's lines survive if Check kills it. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	bool list = argc > 1 && strcmp(argv[1], "--list") == 0;
+	if (list) {
+		argv++;
+		argc--;
+	}
 	const char *run = argc > 1 ? argv[1] : getenv("RUN");
 	if (run == NULL)
 		run = "";
@@ -38,13 +47,17 @@ int main(int argc, char **argv)
 			const test_entry *t = &groups[g]->tests[i];
 			if (regexec(&re, t->test->name, 0, NULL, 0) != 0)
 				continue;
+			matched++;
+			if (list) {
+				printf("%s\n", t->test->name);
+				continue;
+			}
 			if (s == NULL)
 				s = suite_create(groups[g]->suite);
 			TCase *tc = tcase_create(t->test->name);
 			tcase_set_timeout(tc, t->timeout_s);
 			tcase_add_test(tc, t->test);
 			suite_add_tcase(s, tc);
-			matched++;
 		}
 		if (s && sr == NULL)
 			sr = srunner_create(s);
@@ -52,6 +65,8 @@ int main(int argc, char **argv)
 			srunner_add_suite(sr, s);
 	}
 	regfree(&re);
+	if (list)
+		return matched ? 0 : 1;
 	if (matched == 0) {
 		fprintf(stderr, "testing: RUN=%s matches no test: nothing was run\n", run);
 		return 1;
