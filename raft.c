@@ -33,6 +33,17 @@
  * follower (coalescing).  A reply takes microseconds, or up to 27 ms on an
  * unreliable network; a call that takes longer is probably lost or stuck in
  * labrpc's long delay, and waiting for it would stall replication. */
+/* A leader that has heard from no majority for this long steps down
+ * (check quorum, Raft thesis 6.2).  It is shorter than the shortest
+ * election timeout: by the time the others can have elected a successor,
+ * a cut-off leader has stepped down, so it never accepts a Start() that
+ * cannot commit. */
+#define LEADER_QUORUM_MS (ELECTION_TIMEOUT_MIN_MS - 30)
+/* When its majority has been quiet for a heartbeat and this much more, a
+ * leader probes the quiet followers again, at most this often, so that a
+ * few lost messages on an unreliable network do not depose it.  On a
+ * reliable network no probe is ever needed. */
+#define PROBE_MS 40
 #ifndef REPLY_WAIT_MS
 #define REPLY_WAIT_MS 30
 #endif
@@ -108,6 +119,7 @@ struct Raft {
 	int *match_index;
 	int *in_flight;         /* AppendEntries on their way, per peer */
 	int64_t *last_sent_ms;  /* when the latest one left */
+	int64_t *last_ack_ms;   /* when a reply of this term last came */
 	bool *pending;          /* new entries wait for an in-flight reply */
 	int64_t heartbeat_due_ms;
 
@@ -379,9 +391,12 @@ static void become_leader(Raft *rf)
 		rf->pending[p] = false;
 	}
 	rf->match_index[rf->me] = log_last_index(rf);
+	int64_t now = now_ms();
+	for (int p = 0; p < rf->npeers; p++)
+		rf->last_ack_ms[p] = now; /* a fresh leader gets a full period */
 	/* Tell everyone at once, so no one else times out; the ticker,
 	 * asleep until the election deadline, now has a nearer one. */
-	rf->heartbeat_due_ms = now_ms() + HEARTBEAT_MS;
+	rf->heartbeat_due_ms = now + HEARTBEAT_MS;
 	pthread_cond_signal(&rf->ticker_cv);
 	for (int p = 0; p < rf->npeers; p++)
 		if (p != rf->me)
@@ -623,6 +638,7 @@ static void handle_append_entries_reply(Raft *rf, rpc_job *job, labgob_decoder *
 	if (rf->state != LEADER || rf->current_term != job->term)
 		return; /* a reply from an older term */
 	int p = job->peer;
+	rf->last_ack_ms[p] = now_ms();
 	if (success) {
 		/* matchIndex from what was sent, never from the log now. */
 		int match = job->prev_index + job->nentries;
@@ -824,6 +840,7 @@ static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder
 	if (rf->state != LEADER || rf->current_term != job->term)
 		return;
 	int p = job->peer;
+	rf->last_ack_ms[p] = now_ms();
 	if (job->last_index > rf->match_index[p]) {
 		rf->match_index[p] = job->last_index;
 		advance_commit_index(rf);
@@ -891,6 +908,44 @@ static void *sender_main(void *arg)
 
 /* ---- the ticker and the applier ---- */
 
+/* Check quorum: a leader cut off from a majority (no reply of its term
+ * for LEADER_QUORUM_MS) steps down in the same term.  It could commit
+ * nothing anyway, and this way it stops accepting Start()s that can never
+ * commit.  Nothing persistent changes. */
+/* How many peers, itself included, answered within ms. */
+static int heard_within(Raft *rf, int64_t now, int64_t ms)
+{
+	int heard = 1;
+	for (int p = 0; p < rf->npeers; p++)
+		if (p != rf->me && now - rf->last_ack_ms[p] <= ms)
+			heard++;
+	return heard;
+}
+
+/* The majority has been quiet for longer than a heartbeat should take:
+ * send the quiet followers a heartbeat now rather than at the next tick. */
+static void probe_quiet_followers(Raft *rf, int64_t now)
+{
+	int64_t quiet = HEARTBEAT_MS + PROBE_MS;
+	if (heard_within(rf, now, quiet) * 2 > rf->npeers)
+		return;
+	for (int p = 0; p < rf->npeers; p++)
+		if (p != rf->me && now - rf->last_ack_ms[p] > quiet &&
+		    now - rf->last_sent_ms[p] >= PROBE_MS)
+			replicate_to(rf, p, true);
+}
+
+static void check_quorum(Raft *rf, int64_t now)
+{
+	if (heard_within(rf, now, LEADER_QUORUM_MS) * 2 > rf->npeers) {
+		probe_quiet_followers(rf, now);
+		return;
+	}
+	Debug(dLeader, "S%d hears from no majority: stepping down in T%d", rf->me,
+	      rf->current_term);
+	become_follower(rf, rf->current_term);
+}
+
 /* The ticker: a sleep loop (no timer objects).  Rather than wake every
  * TICK_MS to look, it sleeps until the next deadline it knows of (a
  * heartbeat for a leader, the election timeout for the others), never
@@ -902,6 +957,8 @@ static void *ticker_main(void *arg)
 	pthread_mutex_lock(&rf->mu);
 	while (!atomic_load(&rf->dead)) {
 		int64_t now = now_ms();
+		if (rf->state == LEADER)
+			check_quorum(rf, now);
 		if (rf->state == LEADER) {
 			if (now >= rf->heartbeat_due_ms) {
 				rf->heartbeat_due_ms = now + HEARTBEAT_MS;
@@ -911,6 +968,8 @@ static void *ticker_main(void *arg)
 			start_election(rf);
 		}
 		int64_t next = rf->state == LEADER ? rf->heartbeat_due_ms : rf->election_deadline_ms;
+		if (rf->state == LEADER && next > now + PROBE_MS)
+			next = now + PROBE_MS; /* a leader also watches its quorum */
 		int64_t wait = next - now_ms();
 		if (wait < TICK_MS)
 			wait = TICK_MS;
@@ -1026,6 +1085,7 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	rf->match_index = xcalloc((size_t)npeers, sizeof(int));
 	rf->in_flight = xcalloc((size_t)npeers, sizeof(int));
 	rf->last_sent_ms = xcalloc((size_t)npeers, sizeof(int64_t));
+	rf->last_ack_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->pending = xcalloc((size_t)npeers, sizeof(bool));
 	read_persist(rf);
 	reset_election_timer(rf);
@@ -1115,6 +1175,7 @@ void raft_release(Raft *rf)
 	free(rf->match_index);
 	free(rf->in_flight);
 	free(rf->last_sent_ms);
+	free(rf->last_ack_ms);
 	free(rf->pending);
 	free(rf->peers);
 	persister_release(rf->persister);
