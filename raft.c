@@ -25,7 +25,7 @@
  * rarer, which keeps idle RPC counts low.  Election timeouts are several
  * heartbeats long, randomized so that peers rarely time out together, and
  * short enough that a new leader comes well within the tester's 5 s. */
-#define HEARTBEAT_MS 150
+#define HEARTBEAT_MS 180
 #define ELECTION_TIMEOUT_MIN_MS 300
 #define ELECTION_TIMEOUT_SPAN_MS 150
 #define TICK_MS 10
@@ -73,6 +73,8 @@ typedef struct {
 	int prev_index;  /* AppendEntries: prevLogIndex */
 	int nentries;    /* AppendEntries: entries carried */
 	int last_index;  /* InstallSnapshot: lastIncludedIndex */
+	bool pre_vote;   /* RequestVote: a pre-vote */
+	int round;       /* RequestVote: the election round it belongs to */
 	uint8_t *args;
 	size_t args_len;
 } rpc_job;
@@ -112,6 +114,8 @@ struct Raft {
 	role state;
 	int64_t election_deadline_ms;
 	int votes;
+	int election_round;     /* tells this round's votes from older ones */
+	int64_t leader_heard_ms; /* last AppendEntries/InstallSnapshot of our term */
 	bool snapshot_pending;  /* an installed snapshot for the applier */
 
 	/* Volatile state on leaders. */
@@ -454,49 +458,91 @@ static bool candidate_up_to_date(Raft *rf, int last_term, int last_index)
 	       (last_term == log_last_term(rf) && last_index >= log_last_index(rf));
 }
 
+/* Ask every peer for its vote in term: the real vote, or a pre-vote. */
+static void send_vote_requests(Raft *rf, int term, bool pre)
+{
+	for (int p = 0; p < rf->npeers; p++) {
+		if (p == rf->me)
+			continue;
+		labgob_encoder e;
+		labgob_encoder_init(&e);
+		labgob_put_int(&e, term);
+		labgob_put_int(&e, rf->me);
+		labgob_put_int(&e, log_last_index(rf));
+		labgob_put_int(&e, log_last_term(rf));
+		labgob_put_bool(&e, pre);
+		rpc_job *job = new_job(rf, RPC_REQUEST_VOTE, p, &e);
+		job->pre_vote = pre;
+		job->round = rf->election_round;
+		send_rpc(rf, job);
+	}
+}
+
 static void start_election(Raft *rf)
 {
 	rf->state = CANDIDATE;
 	rf->current_term++;
 	rf->voted_for = rf->me;
 	rf->votes = 1;
+	rf->election_round++;
 	persist(rf);
 	reset_election_timer(rf);
 	Debug(dVote, "S%d election for T%d, last %d/T%d", rf->me, rf->current_term,
 	      log_last_index(rf), log_last_term(rf));
-	for (int p = 0; p < rf->npeers; p++) {
-		if (p == rf->me)
-			continue;
-		labgob_encoder e;
-		labgob_encoder_init(&e);
-		labgob_put_int(&e, rf->current_term);
-		labgob_put_int(&e, rf->me);
-		labgob_put_int(&e, log_last_index(rf));
-		labgob_put_int(&e, log_last_term(rf));
-		send_rpc(rf, new_job(rf, RPC_REQUEST_VOTE, p, &e));
-	}
+	send_vote_requests(rf, rf->current_term, false);
 }
 
-/* RequestVote RPC receiver (Figure 2). */
+/* Pre-vote (Raft thesis 9.6): before raising its term, a peer whose
+ * election timer fired asks whether it could win.  A peer cut off from
+ * the majority then never raises its term, and cannot depose a healthy
+ * leader with it when it comes back. */
+static void start_pre_vote(Raft *rf)
+{
+	rf->votes = 1;
+	rf->election_round++;
+	reset_election_timer(rf);
+	Debug(dVote, "S%d pre-vote for T%d, last %d/T%d", rf->me, rf->current_term + 1,
+	      log_last_index(rf), log_last_term(rf));
+	if (rf->votes * 2 > rf->npeers)
+		start_election(rf); /* a cluster of one */
+	else
+		send_vote_requests(rf, rf->current_term + 1, true);
+}
+
+/* Heard from a leader of our term within the shortest election timeout:
+ * it is alive, so no one gets a pre-vote from us. */
+static bool leader_recently_heard(Raft *rf)
+{
+	return rf->state == LEADER ||
+	       now_ms() - rf->leader_heard_ms < ELECTION_TIMEOUT_MIN_MS;
+}
+
+/* RequestVote RPC receiver (Figure 2), and pre-votes, which change
+ * nothing here: granted when a real vote in that term could be. */
 static void request_vote(Raft *rf, int term, int candidate, int last_index, int last_term,
-			 int *reply_term, bool *granted)
+			 bool pre, int *reply_term, bool *granted)
 {
 	pthread_mutex_lock(&rf->mu);
-	bool changed = handle_term(rf, term);
-	*granted = false;
-	if (term == rf->current_term &&
-	    (rf->voted_for == NONE || rf->voted_for == candidate) &&
-	    candidate_up_to_date(rf, last_term, last_index)) {
-		*granted = true;
-		changed |= rf->voted_for != candidate;
-		rf->voted_for = candidate;
-		reset_election_timer(rf);
+	bool changed = false;
+	if (pre) {
+		*granted = term > rf->current_term && !leader_recently_heard(rf) &&
+			   candidate_up_to_date(rf, last_term, last_index);
+	} else {
+		changed = handle_term(rf, term);
+		*granted = term == rf->current_term &&
+			   (rf->voted_for == NONE || rf->voted_for == candidate) &&
+			   candidate_up_to_date(rf, last_term, last_index);
+		if (*granted) {
+			changed |= rf->voted_for != candidate;
+			rf->voted_for = candidate;
+			reset_election_timer(rf);
+		}
 	}
 	if (changed)
 		persist(rf);
 	*reply_term = rf->current_term;
-	Debug(dVote, "S%d %s vote to S%d for T%d", rf->me, *granted ? "granted" : "refused",
-	      candidate, term);
+	Debug(dVote, "S%d %s %svote to S%d for T%d", rf->me, *granted ? "granted" : "refused",
+	      pre ? "pre-" : "", candidate, term);
 	pthread_mutex_unlock(&rf->mu);
 }
 
@@ -512,10 +558,16 @@ static void handle_request_vote_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
 		persist(rf);
 		return;
 	}
-	if (rf->state != CANDIDATE || rf->current_term != job->term || !granted)
+	/* Count only this round's answers, in the term they were asked in. */
+	if (!granted || job->round != rf->election_round || rf->current_term != job->term ||
+	    rf->state == LEADER)
 		return;
-	if (++rf->votes * 2 > rf->npeers)
+	if (job->pre_vote) {
+		if (++rf->votes * 2 > rf->npeers)
+			start_election(rf);
+	} else if (rf->state == CANDIDATE && ++rf->votes * 2 > rf->npeers) {
 		become_leader(rf);
+	}
 }
 
 /* ---- log replication ---- */
@@ -709,6 +761,7 @@ static void append_entries(Raft *rf, append_entries_args *a, append_entries_repl
 	 * starts an election while it is heard. */
 	rf->state = FOLLOWER;
 	reset_election_timer(rf);
+	rf->leader_heard_ms = now_ms();
 
 	int prev = a->prev_index, prev_term = a->prev_term;
 	size_t skip = 0;
@@ -806,6 +859,7 @@ static void install_snapshot(Raft *rf, int term, int leader, int last_index, int
 	if (term == rf->current_term) {
 		rf->state = FOLLOWER;
 		reset_election_timer(rf);
+		rf->leader_heard_ms = now_ms();
 		/* Never move the service backwards: ignore what we have. */
 		if (last_index > rf->commit_index) {
 			bool keep = log_term_at(rf, last_index) == last_term;
@@ -965,7 +1019,7 @@ static void *ticker_main(void *arg)
 				replicate_to_all(rf, true);
 			}
 		} else if (now >= rf->election_deadline_ms) {
-			start_election(rf);
+			start_pre_vote(rf);
 		}
 		int64_t next = rf->state == LEADER ? rf->heartbeat_due_ms : rf->election_deadline_ms;
 		if (rf->state == LEADER && next > now + PROBE_MS)
@@ -1195,11 +1249,13 @@ static int rpc_request_vote(void *rcvr, labgob_decoder *args, labgob_encoder *re
 	labgob_get_int(args, &candidate, 0, rf->npeers - 1);
 	labgob_get_int(args, &last_index, 0, INT_MAX);
 	labgob_get_int(args, &last_term, -1, INT_MAX);
+	bool pre;
+	labgob_get_bool(args, &pre);
 	if (labgob_decoder_finish(args) != LABGOB_OK)
 		return -1;
 	int reply_term;
 	bool granted;
-	request_vote(rf, term, candidate, last_index, last_term, &reply_term, &granted);
+	request_vote(rf, term, candidate, last_index, last_term, pre, &reply_term, &granted);
 	labgob_put_int(reply, reply_term);
 	labgob_put_bool(reply, granted);
 	return 0;
