@@ -5,6 +5,8 @@
 #   make asan [RUN=regex]   the same under AddressSanitizer + UBSan
 #   make stress RUN=regex [N=100] [P=2] [SAN=tsan|asan]
 #                           run the tests N times, P at a time (tools/dstest)
+#   make bench [ARGS="--seconds S --peers N --clients W"]
+#                           throughput and latency (bench/bench.c), optimized
 #   make deps               install what a fresh Debian machine lacks
 #
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
@@ -36,7 +38,7 @@ RUN_asan  := ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1 print_
 RUN ?=
 export RUN
 
-.PHONY: all test tsan asan stress deps clean
+.PHONY: all test tsan asan stress bench deps clean
 all: build/plain/tests
 
 define variant
@@ -62,6 +64,16 @@ tsan: deps build/tsan/tests
 
 asan: deps build/asan/tests
 	$(RUN_asan) ./build/asan/tests "$(RUN)"
+
+# The benchmark: the library built again with full optimization.
+BENCH_SRCS := $(LIB_SRCS) bench/bench.c
+build/bench/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
+	@mkdir -p build/bench
+	$(CC) $(CSTD) $(WARN) -O3 -DNDEBUG -pthread -o $@ $(BENCH_SRCS)
+
+ARGS ?=
+bench: deps build/bench/bench
+	./build/bench/bench $(ARGS)
 
 N ?= 100
 P ?= 2

@@ -1,0 +1,310 @@
+/* bench.c: throughput and latency of our Raft on our labrpc (make bench).
+ *
+ * The workload, kept exactly so to compare with the Go lab's figures:
+ * N peers on a reliable network with long delays on, each with a counter
+ * service reading its apply channel (count += 1, sum += command; every 100
+ * applied commands it calls Snapshot(index, its 16-byte state); a snapshot
+ * message sets its applied index).  Once a leader is elected, W closed-loop
+ * clients each Start a unique 8-byte command on the leader and wait, on a
+ * condition variable, until a majority of services have applied that
+ * index.  Latency is from Start to majority applied.
+ *
+ *   bench                                   the table: N in {3,5} x W in {1,8,64}, 5 s each
+ *   bench --seconds S --peers N --clients W one row */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "../chan.h"
+#include "../labgob/labgob.h"
+#include "../labrpc/labrpc.h"
+#include "../persister.h"
+#include "../raft.h"
+#include "../util.h"
+
+#define SNAPSHOT_EVERY 100
+#define MAX_PEERS 7
+
+typedef struct bench bench;
+
+typedef struct {
+	bench *b;
+	int id;
+	Raft *rf;
+	Chan *ch;
+	pthread_t tid;
+	int64_t count, sum; /* the service's state */
+} service;
+
+struct bench {
+	int npeers, nclients;
+	labrpc_net *net;
+	service svc[MAX_PEERS];
+	Persister *ps[MAX_PEERS];
+
+	pthread_mutex_t mu;          /* guards applied[] and majority */
+	pthread_cond_t advanced;     /* majority moved */
+	int applied[MAX_PEERS];
+	int majority;                /* highest index a majority has applied */
+
+	atomic_bool stop;
+	atomic_int leader;
+	int64_t *lat_us;             /* latencies, per client arrays joined */
+	atomic_long ops;
+};
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* A service applied index: move the majority index, wake clients. */
+static void note_applied(bench *b, int peer, int index)
+{
+	pthread_mutex_lock(&b->mu);
+	if (index > b->applied[peer]) {
+		b->applied[peer] = index;
+		int sorted[MAX_PEERS];
+		memcpy(sorted, b->applied, sizeof(int) * (size_t)b->npeers);
+		qsort(sorted, (size_t)b->npeers, sizeof(int), cmp_int);
+		int maj = sorted[b->npeers - (b->npeers / 2 + 1)];
+		if (maj > b->majority) {
+			b->majority = maj;
+			pthread_cond_broadcast(&b->advanced);
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void *service_main(void *arg)
+{
+	service *s = arg;
+	ApplyMsg m;
+	while (chan_recv(s->ch, &m)) {
+		if (m.command_valid) {
+			labgob_decoder d;
+			labgob_decoder_init(&d, m.command, m.command_len);
+			int64_t v = 0;
+			labgob_get_int64(&d, &v);
+			s->count++;
+			s->sum += v;
+			if (m.command_index % SNAPSHOT_EVERY == 0) {
+				uint8_t state[16];
+				memcpy(state, &s->count, 8);
+				memcpy(state + 8, &s->sum, 8);
+				raft_snapshot(s->rf, m.command_index, state, sizeof state);
+			}
+			note_applied(s->b, s->id, m.command_index);
+		} else if (m.snapshot_valid && m.snapshot_len == 16) {
+			memcpy(&s->count, m.snapshot, 8);
+			memcpy(&s->sum, m.snapshot + 8, 8);
+			note_applied(s->b, s->id, m.snapshot_index);
+		}
+		apply_msg_free(&m);
+	}
+	return NULL;
+}
+
+static void start_cluster(bench *b, uint64_t seed)
+{
+	b->net = labrpc_make_network(seed);
+	labrpc_reliable(b->net, true);
+	labrpc_long_delays(b->net, true);
+	char name[64], srv[16];
+	for (int i = 0; i < b->npeers; i++) {
+		labrpc_end *ends[MAX_PEERS];
+		for (int j = 0; j < b->npeers; j++) {
+			snprintf(name, sizeof name, "end-%d-%d", i, j);
+			snprintf(srv, sizeof srv, "%d", j);
+			ends[j] = labrpc_make_end(b->net, name);
+			labrpc_connect(b->net, name, srv);
+			labrpc_enable(b->net, name, true);
+		}
+		service *s = &b->svc[i];
+		s->b = b;
+		s->id = i;
+		s->ch = chan_make(sizeof(ApplyMsg));
+		b->ps[i] = persister_make();
+		s->rf = raft_make(ends, b->npeers, i, b->ps[i], s->ch, seed + (uint64_t)i * 7919);
+		pthread_create(&s->tid, NULL, service_main, s);
+		labrpc_server *server = labrpc_make_server();
+		labrpc_server_add_service(server, raft_service(s->rf));
+		snprintf(srv, sizeof srv, "%d", i);
+		labrpc_add_server(b->net, srv, server);
+	}
+}
+
+static void stop_cluster(bench *b)
+{
+	for (int i = 0; i < b->npeers; i++)
+		raft_kill(b->svc[i].rf);
+	labrpc_cleanup(b->net);
+	for (int i = 0; i < b->npeers; i++) {
+		chan_close(b->svc[i].ch);
+		pthread_join(b->svc[i].tid, NULL);
+		chan_free(b->svc[i].ch);
+		raft_release(b->svc[i].rf);
+		persister_release(b->ps[i]);
+	}
+	labrpc_free(b->net);
+}
+
+static int find_leader(bench *b)
+{
+	for (;;) {
+		for (int i = 0; i < b->npeers; i++) {
+			int term;
+			if (raft_get_state(b->svc[i].rf, &term))
+				return i;
+		}
+		sleep_ms(10);
+	}
+}
+
+typedef struct {
+	bench *b;
+	int id;
+	int64_t *lat;
+	size_t n, cap;
+} client;
+
+static void *client_main(void *arg)
+{
+	client *c = arg;
+	bench *b = c->b;
+	for (int64_t seq = 1; !atomic_load(&b->stop); seq++) {
+		labgob_encoder e;
+		labgob_encoder_init(&e);
+		labgob_put_int(&e, ((int64_t)c->id << 40) | seq);
+		int index, term;
+		int64_t t0 = now_us();
+		bool ok = raft_start(b->svc[atomic_load(&b->leader)].rf, e.buf, e.len, &index, &term);
+		labgob_encoder_free(&e);
+		if (!ok) {
+			atomic_store(&b->leader, find_leader(b));
+			continue;
+		}
+		pthread_mutex_lock(&b->mu);
+		while (b->majority < index && !atomic_load(&b->stop))
+			pthread_cond_wait(&b->advanced, &b->mu);
+		bool done = b->majority >= index;
+		pthread_mutex_unlock(&b->mu);
+		if (!done)
+			break;
+		if (c->n == c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 1024;
+			c->lat = xrealloc(c->lat, c->cap * sizeof *c->lat);
+		}
+		c->lat[c->n++] = now_us() - t0;
+	}
+	return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static double cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static void run_row(int npeers, int nclients, double seconds)
+{
+	bench b;
+	memset(&b, 0, sizeof b);
+	b.npeers = npeers;
+	b.nclients = nclients;
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.advanced, NULL);
+	start_cluster(&b, random_seed());
+	atomic_store(&b.leader, find_leader(&b));
+
+	client *cl = xcalloc((size_t)nclients, sizeof *cl);
+	pthread_t *th = xcalloc((size_t)nclients, sizeof *th);
+	int rpc0 = labrpc_total_count(b.net);
+	int64_t bytes0 = labrpc_total_bytes(b.net);
+	double cpu0 = cpu_ms();
+	int64_t t0 = now_us();
+	for (int i = 0; i < nclients; i++) {
+		cl[i] = (client){ .b = &b, .id = i + 1 };
+		pthread_create(&th[i], NULL, client_main, &cl[i]);
+	}
+	sleep_ms((int64_t)(seconds * 1000));
+	atomic_store(&b.stop, true);
+	pthread_mutex_lock(&b.mu);
+	pthread_cond_broadcast(&b.advanced);
+	pthread_mutex_unlock(&b.mu);
+	for (int i = 0; i < nclients; i++)
+		pthread_join(th[i], NULL);
+	double elapsed = (double)(now_us() - t0) / 1e6;
+	double cpu = cpu_ms() - cpu0;
+	int rpcs = labrpc_total_count(b.net) - rpc0;
+	int64_t bytes = labrpc_total_bytes(b.net) - bytes0;
+
+	size_t n = 0;
+	for (int i = 0; i < nclients; i++)
+		n += cl[i].n;
+	int64_t *all = xcalloc(n ? n : 1, sizeof *all);
+	size_t k = 0;
+	for (int i = 0; i < nclients; i++) {
+		memcpy(all + k, cl[i].lat, cl[i].n * sizeof *all);
+		k += cl[i].n;
+		free(cl[i].lat);
+	}
+	qsort(all, n, sizeof *all, cmp_i64);
+	int64_t p50 = n ? all[n / 2] : 0, p99 = n ? all[(n * 99) / 100] : 0;
+	printf("| %d | %d | %zu | %.0f | %" PRId64 " | %" PRId64 " | %.2f | %.0f | %.0f |\n", npeers,
+	       nclients, n, (double)n / elapsed, p50, p99, n ? (double)rpcs / (double)n : 0.0,
+	       n ? (double)bytes / (double)n : 0.0, n ? cpu * 1000.0 / (double)n : 0.0);
+	fflush(stdout);
+	free(all);
+	free(cl);
+	free(th);
+	stop_cluster(&b);
+	pthread_cond_destroy(&b.advanced);
+	pthread_mutex_destroy(&b.mu);
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 5;
+	int peers = 0, clients = 0;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--seconds") == 0)
+			seconds = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--peers") == 0)
+			peers = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--clients") == 0)
+			clients = atoi(argv[i + 1]);
+		else {
+			fprintf(stderr, "usage: bench [--seconds S] [--peers N] [--clients W]\n");
+			return 2;
+		}
+	}
+	if (peers < 0 || peers > MAX_PEERS || clients < 0 || seconds <= 0) {
+		fprintf(stderr, "bench: peers 1..%d, clients >= 1, seconds > 0\n", MAX_PEERS);
+		return 2;
+	}
+	printf("| peers | clients | ops | ops/s | p50 µs | p99 µs | RPCs/op | bytes/op | CPU ms per 1000 ops |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
+	static const int all_peers[] = { 3, 5 }, all_clients[] = { 1, 8, 64 };
+	for (int a = 0; a < 2; a++)
+		for (int c = 0; c < 3; c++)
+			if ((!peers || peers == all_peers[a]) && (!clients || clients == all_clients[c]))
+				run_row(all_peers[a], all_clients[c], seconds);
+	if ((peers && peers != 3 && peers != 5) || (clients && clients != 1 && clients != 8 && clients != 64))
+		run_row(peers ? peers : 3, clients ? clients : 1, seconds);
+	return 0;
+}
