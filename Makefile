@@ -7,6 +7,8 @@
 #                           run the tests N times, P at a time (tools/dstest)
 #   make bench [ARGS="--seconds S --peers N --clients W"]
 #                           throughput and latency (bench/bench.c), optimized
+#   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
+#                           a live cluster with faults, and a safety verdict
 #   make deps               install what a fresh Debian machine lacks
 #
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
@@ -38,7 +40,7 @@ RUN_asan  := ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1 print_
 RUN ?=
 export RUN
 
-.PHONY: all test tsan asan stress bench deps clean
+.PHONY: all test tsan asan stress bench run deps clean
 all: build/plain/tests
 
 define variant
@@ -70,6 +72,13 @@ BENCH_SRCS := $(LIB_SRCS) bench/bench.c
 build/bench/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
 	@mkdir -p build/bench
 	$(CC) $(CSTD) $(WARN) -O3 -DNDEBUG -pthread -o $@ $(BENCH_SRCS)
+
+SIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c sim/raftsim.c)
+build/plain/raftsim: $(SIM_OBJS)
+	$(CC) $(FLAGS_plain) -pthread -o $@ $^ $(CHECK_LIBS)
+
+run: deps build/plain/raftsim
+	./build/plain/raftsim $(ARGS)
 
 ARGS ?=
 bench: deps build/bench/bench

@@ -1175,6 +1175,18 @@ bool raft_get_state(Raft *rf, int *term)
 	return leader;
 }
 
+void raft_get_status(Raft *rf, raft_status *st)
+{
+	pthread_mutex_lock(&rf->mu);
+	st->term = rf->current_term;
+	st->role = role_names[rf->state];
+	st->base_index = log_base_index(rf);
+	st->last_index = log_last_index(rf);
+	st->commit_index = rf->commit_index;
+	st->last_applied = rf->last_applied;
+	pthread_mutex_unlock(&rf->mu);
+}
+
 void raft_kill(Raft *rf)
 {
 	pthread_mutex_lock(&rf->mu);

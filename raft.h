@@ -61,6 +61,18 @@ void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len);
  * last reference goes. */
 void raft_kill(Raft *rf);
 
+/* A snapshot of a peer's state, for tools that watch a cluster (raftsim). */
+typedef struct {
+	int term;
+	const char *role;  /* "follower", "candidate" or "leader" */
+	int base_index;    /* the snapshot's last index */
+	int last_index;
+	int commit_index;
+	int last_applied;
+} raft_status;
+
+void raft_get_status(Raft *rf, raft_status *st);
+
 void raft_retain(Raft *rf);
 void raft_release(Raft *rf);
 

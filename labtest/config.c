@@ -13,6 +13,8 @@
 
 #include "../labgob/labgob.h"
 
+bool cfg_outside_check;
+
 /* ---- commands ---- */
 
 cmd_t cmd_int(int64_t v)
@@ -134,9 +136,16 @@ static void server_name(int i, char *buf, size_t len)
 	snprintf(buf, len, "%d", i);
 }
 
+#define SNAPSHOT_INTERVAL 10
+
 /* ---- make_config ---- */
 
 config *make_config(int n, bool unreliable, bool snapshot)
+{
+	return make_config_every(n, unreliable, snapshot, SNAPSHOT_INTERVAL);
+}
+
+config *make_config_every(int n, bool unreliable, bool snapshot, int snapshot_every)
 {
 	debug_reset_clock();
 	config *cfg = xcalloc(1, sizeof *cfg);
@@ -157,6 +166,8 @@ config *make_config(int n, bool unreliable, bool snapshot)
 	cfg->applier = xcalloc((size_t)n, sizeof *cfg->applier);
 	cfg->applier_running = xcalloc((size_t)n, sizeof *cfg->applier_running);
 	cfg->snapshot = snapshot;
+	cfg->snapshot_every = snapshot_every;
+	cfg->limit_s = 120;
 	cfg->start_us = now_us();
 
 	cfg_set_unreliable(cfg, unreliable);
@@ -233,7 +244,6 @@ static void ingest_snap(config *cfg, int i, const uint8_t *snap, size_t len, int
 	cfg->last_applied[i] = last_included;
 }
 
-#define SNAPSHOT_INTERVAL 10
 
 /* Go's applierSnap's snapshot: the index, then logs[i][0..index]. */
 static void take_snapshot(config *cfg, int i, Raft *rf, int index)
@@ -296,7 +306,7 @@ static void *cfg_applier_main(void *p)
 			pthread_mutex_lock(&cfg->mu);
 			cfg->last_applied[i] = m.command_index;
 			pthread_mutex_unlock(&cfg->mu);
-			if (cfg->snapshot && (m.command_index + 1) % SNAPSHOT_INTERVAL == 0)
+			if (cfg->snapshot && (m.command_index + 1) % cfg->snapshot_every == 0)
 				take_snapshot(cfg, i, a->rf, m.command_index);
 		}
 		/* Ignore other types of ApplyMsg. */
@@ -433,7 +443,7 @@ void cfg_start1(config *cfg, int i)
 static void check_timeout(config *cfg)
 {
 	/* enforce a two minute real-time limit on each test */
-	if (now_us() - cfg->start_us > 120 * 1000000LL)
+	if (cfg->limit_s > 0 && now_us() - cfg->start_us > cfg->limit_s * 1000000LL)
 		cfg_fatalf(cfg, "test took longer than 120 seconds");
 }
 
@@ -481,7 +491,9 @@ void cfg_cleanup(config *cfg)
 void cfg_connect(config *cfg, int i)
 {
 	Debug(dTest, "connect S%d", i);
+	pthread_mutex_lock(&cfg->mu);
 	cfg->connected[i] = true;
+	pthread_mutex_unlock(&cfg->mu);
 	for (int j = 0; j < cfg->n; j++) {
 		/* outgoing ClientEnds */
 		if (cfg->connected[j])
@@ -496,7 +508,9 @@ void cfg_connect(config *cfg, int i)
 void cfg_disconnect(config *cfg, int i)
 {
 	Debug(dTest, "disconnect S%d", i);
+	pthread_mutex_lock(&cfg->mu);
 	cfg->connected[i] = false;
+	pthread_mutex_unlock(&cfg->mu);
 	for (int j = 0; j < cfg->n; j++) {
 		if (cfg->endnames[i])
 			labrpc_enable(cfg->net, cfg->endnames[i][j], false);

@@ -58,6 +58,8 @@ typedef struct config {
 	int rpcs0;
 	int64_t bytes0;
 	int max_index, max_index0;
+	int snapshot_every;    /* the snapshot applier's interval (Go's 10) */
+	int limit_s;           /* the per-test limit (120 s), 0 for none */
 	uint64_t seed;
 	pthread_mutex_t rng_mu;
 	prng rng;
@@ -66,6 +68,8 @@ typedef struct config {
 #define RAFT_ELECTION_TIMEOUT_MS 1000
 
 config *make_config(int n, bool unreliable, bool snapshot);
+/* The same, with the snapshot applier snapshotting every snapshot_every. */
+config *make_config_every(int n, bool unreliable, bool snapshot, int snapshot_every);
 void cfg_cleanup(config *cfg);
 void cfg_crash1(config *cfg, int i);
 void cfg_start1(config *cfg, int i);
@@ -97,10 +101,18 @@ char *cfg_randstring(config *cfg, int n);
  * concurrently, as in Go's churn clients).  False if i is down. */
 bool cfg_start_on(config *cfg, int i, cmd_t cmd, int *index, int *term, bool *is_leader);
 
+/* Outside Check (raftsim), a fatal error prints and exits instead. */
+extern bool cfg_outside_check;
+
 /* t.Fatalf: print the seed (to repeat the run's choices), then fail. */
 #define cfg_fatalf(cfg, ...)                                                        \
 	do {                                                                        \
 		fprintf(stderr, "seed: SEED=%llu\n", (unsigned long long)(cfg)->seed); \
+		if (cfg_outside_check) {                                            \
+			fprintf(stderr, __VA_ARGS__);                               \
+			fprintf(stderr, "\n");                                      \
+			exit(1);                                                    \
+		}                                                                   \
 		ck_abort_msg(__VA_ARGS__);                                          \
 	} while (0)
 
