@@ -56,7 +56,7 @@ endef
 $(foreach v,plain tsan asan,$(eval $(call variant,$(v))))
 
 # Without RUN, the tools' own tests run too.
-test: deps build/plain/tests
+test: deps build/plain/tests build/plain/raftsim
 	$(RUN_plain) ./build/plain/tests "$(RUN)"
 	@if [ -z "$(RUN)" ]; then echo "Running the tools' tests"; \
 	  /usr/bin/python3 -m unittest discover -s tools -p 'test_*.py'; fi

@@ -164,3 +164,34 @@ class TestDstest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestRaftsim(unittest.TestCase):
+    BIN = os.path.join(ROOT, "build", "plain", "raftsim")
+
+    def run_sim(self, *args):
+        return subprocess.run([self.BIN, "--seconds", "3", "--seed", "11", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    def test_short_run_ends_with_a_clean_verdict(self):
+        r = self.run_sim()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("verdict: OK", r.stdout)
+        self.assertIn("at most one leader per term: yes", r.stdout)
+        self.assertIn("no acknowledged command lost: yes", r.stdout)
+        self.assertRegex(r.stdout, r"commands acknowledged: [1-9]\d*")
+
+    def test_a_broken_record_is_reported(self):
+        r = self.run_sim("--inject-violation")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("verdict: VIOLATION", r.stdout)
+        self.assertRegex(r.stdout, r"different commands at index \d+ on S\d and S\d")
+
+    def test_html_timeline(self):
+        with tempfile.TemporaryDirectory() as d:
+            page = os.path.join(d, "sim.html")
+            r = self.run_sim("--peers", "3", "--html", page)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            text = open(page).read()
+            self.assertEqual(len(re.findall(r'<g class="lane"', text)), 3)
+            self.assertIn("raftsim: 3 peers", text)
