@@ -671,6 +671,21 @@ static void advance_commit_index(Raft *rf)
 	}
 }
 
+/* A reply to the leader's AppendEntries or InstallSnapshot: a higher term
+ * deposes us; a reply from an older term is dropped; otherwise it shows
+ * the follower is alive (check_quorum()).  True when it is to be used. */
+static bool leader_reply_current(Raft *rf, rpc_job *job, int term)
+{
+	if (handle_term(rf, term)) {
+		persist(rf);
+		return false;
+	}
+	if (rf->state != LEADER || rf->current_term != job->term)
+		return false;
+	rf->last_ack_ms[job->peer] = now_ms();
+	return true;
+}
+
 /* The reply to an AppendEntries we sent in job. */
 static void handle_append_entries_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
 {
@@ -681,16 +696,9 @@ static void handle_append_entries_reply(Raft *rf, rpc_job *job, labgob_decoder *
 	labgob_get_int(d, &xterm, -1, INT_MAX);
 	labgob_get_int(d, &xindex, 0, INT_MAX);
 	labgob_get_int(d, &xlen, 0, INT_MAX);
-	if (labgob_decoder_finish(d) != LABGOB_OK)
+	if (labgob_decoder_finish(d) != LABGOB_OK || !leader_reply_current(rf, job, term))
 		return;
-	if (handle_term(rf, term)) {
-		persist(rf);
-		return;
-	}
-	if (rf->state != LEADER || rf->current_term != job->term)
-		return; /* a reply from an older term */
 	int p = job->peer;
-	rf->last_ack_ms[p] = now_ms();
 	if (success) {
 		/* matchIndex from what was sent, never from the log now. */
 		int match = job->prev_index + job->nentries;
@@ -885,16 +893,9 @@ static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder
 {
 	int term;
 	labgob_get_int(d, &term, 0, INT_MAX);
-	if (labgob_decoder_finish(d) != LABGOB_OK)
-		return;
-	if (handle_term(rf, term)) {
-		persist(rf);
-		return;
-	}
-	if (rf->state != LEADER || rf->current_term != job->term)
+	if (labgob_decoder_finish(d) != LABGOB_OK || !leader_reply_current(rf, job, term))
 		return;
 	int p = job->peer;
-	rf->last_ack_ms[p] = now_ms();
 	if (job->last_index > rf->match_index[p]) {
 		rf->match_index[p] = job->last_index;
 		advance_commit_index(rf);

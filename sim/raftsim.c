@@ -215,6 +215,18 @@ static void *watcher_main(void *arg)
 
 /* ---- clients ---- */
 
+/* Start cmd on the first peer that accepts it as leader: its index, or -1. */
+static int start_on_leader(config *cfg, cmd_t cmd)
+{
+	for (int i = 0; i < cfg->n; i++) {
+		int idx;
+		bool leader;
+		if (cfg_start_on(cfg, i, cmd, &idx, NULL, &leader) && leader)
+			return idx;
+	}
+	return -1;
+}
+
 static void *client_main(void *arg)
 {
 	sim *s = arg;
@@ -222,13 +234,7 @@ static void *client_main(void *arg)
 	while (!atomic_load(&s->stop)) {
 		int64_t x = cfg_rand(cfg);
 		cmd_t cmd = cmd_int(x);
-		int index = -1;
-		for (int i = 0; i < cfg->n && index < 0; i++) {
-			int idx;
-			bool leader;
-			if (cfg_start_on(cfg, i, cmd, &idx, NULL, &leader) && leader)
-				index = idx;
-		}
+		int index = start_on_leader(cfg, cmd);
 		if (index < 0) {
 			cmd_free(&cmd);
 			sleep_ms(50);
@@ -310,13 +316,7 @@ static bool converge(sim *s, int *last_index)
 	int64_t t0 = now_ms();
 	cmd_t cmd = cmd_int(cfg_rand(cfg));
 	while (now_ms() - t0 < 20000) {
-		int index = -1;
-		for (int i = 0; i < cfg->n && index < 0; i++) {
-			int idx;
-			bool leader;
-			if (cfg_start_on(cfg, i, cmd, &idx, NULL, &leader) && leader)
-				index = idx;
-		}
+		int index = start_on_leader(cfg, cmd);
 		for (int w = 0; index >= 0 && w < 200; w++) {
 			cmd_t got;
 			int nd = cfg_n_committed(cfg, index, &got);
