@@ -330,7 +330,14 @@ static void read_persist(Raft *rf)
 	}
 	raft_persistent_state st;
 	char err[256];
-	if (!raft_decode_state(data, len, &st, err, sizeof err)) {
+	bool ok = raft_decode_state(data, len, &st, err, sizeof err);
+	if (ok && st.voted_for >= rf->npeers) {
+		snprintf(err, sizeof err, "persisted Raft state refused: votedFor %d, with %d peers",
+			 st.voted_for, rf->npeers);
+		raft_persistent_state_free(&st);
+		ok = false;
+	}
+	if (!ok) {
 		fprintf(stderr, "raft: S%d: %s\n", rf->me, err);
 		exit(1);
 	}
