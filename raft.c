@@ -73,6 +73,7 @@ typedef struct {
 	int prev_index;  /* AppendEntries: prevLogIndex */
 	int nentries;    /* AppendEntries: entries carried */
 	int last_index;  /* InstallSnapshot: lastIncludedIndex */
+	uint64_t seq;    /* AppendEntries/InstallSnapshot: sent_seq when sent */
 	bool pre_vote;   /* RequestVote: a pre-vote */
 	int round;       /* RequestVote: the election round it belongs to */
 	uint8_t *args;
@@ -121,7 +122,8 @@ struct Raft {
 	/* Volatile state on leaders. */
 	int *next_index;
 	int *match_index;
-	int *in_flight;         /* AppendEntries on their way, per peer */
+	uint64_t *sent_seq;     /* AppendEntries/InstallSnapshot sent, per peer */
+	uint64_t *answered_seq; /* the latest of them answered or lost */
 	int64_t *last_sent_ms;  /* when the latest one left */
 	int64_t *last_ack_ms;   /* when a reply of this term last came */
 	bool *pending;          /* new entries wait for an in-flight reply */
@@ -591,20 +593,30 @@ static void send_install_snapshot(Raft *rf, int peer)
 	rpc_job *job = new_job(rf, RPC_INSTALL_SNAPSHOT, peer, &e);
 	job->last_index = log_base_index(rf);
 	Debug(dSnap, "S%d -> S%d InstallSnapshot through %d", rf->me, peer, job->last_index);
-	rf->in_flight[peer]++;
+	job->seq = ++rf->sent_seq[peer];
 	send_rpc(rf, job);
 }
 
+/* The latest message to peer is still unanswered, and recent enough that
+ * its reply may yet come (older calls may sit in labrpc's long delay for
+ * seconds: they do not count). */
+static bool awaiting_reply(Raft *rf, int peer, int64_t now)
+{
+	return rf->answered_seq[peer] < rf->sent_seq[peer] &&
+	       now - rf->last_sent_ms[peer] < REPLY_WAIT_MS;
+}
+
 /* Send peer what it lacks from nextIndex on (rf->mu held).  A heartbeat
- * always goes; otherwise, when an AppendEntries to peer is still on its
- * way, only note that more is pending: its reply sends the rest in one
- * message, so a burst of Start()s is coalesced. */
+ * always goes; otherwise, while the latest message to peer awaits its
+ * reply, only note that more is pending: the reply (or the ticker, once
+ * REPLY_WAIT_MS has passed) sends the rest in one message, so a burst of
+ * Start()s is coalesced. */
 static void replicate_to(Raft *rf, int peer, bool heartbeat)
 {
 	if (rf->state != LEADER)
 		return;
 	int64_t now = now_ms();
-	if (!heartbeat && rf->in_flight[peer] > 0 && now - rf->last_sent_ms[peer] < REPLY_WAIT_MS) {
+	if (!heartbeat && awaiting_reply(rf, peer, now)) {
 		rf->pending[peer] = true;
 		return;
 	}
@@ -634,7 +646,7 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 	job->nentries = n;
 	Debug(dLog, "S%d -> S%d AppendEntries prev %d/T%d, %d entries, commit %d", rf->me, peer,
 	      prev, log_term_at(rf, prev), n, rf->commit_index);
-	rf->in_flight[peer]++;
+	job->seq = ++rf->sent_seq[peer];
 	send_rpc(rf, job);
 }
 
@@ -735,7 +747,7 @@ static void handle_append_entries_reply(Raft *rf, rpc_job *job, labgob_decoder *
 		rf->next_index[p] = next;
 		rf->pending[p] = true; /* retry at once, not at the next heartbeat */
 	}
-	if (rf->pending[p] || (rf->next_index[p] <= log_last_index(rf) && rf->in_flight[p] == 0))
+	if (rf->pending[p] || rf->next_index[p] <= log_last_index(rf))
 		replicate_to(rf, p, false);
 }
 
@@ -917,8 +929,8 @@ static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder
 
 static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, size_t len)
 {
-	if (job->kind != RPC_REQUEST_VOTE)
-		rf->in_flight[job->peer]--;
+	if (job->kind != RPC_REQUEST_VOTE && job->seq > rf->answered_seq[job->peer])
+		rf->answered_seq[job->peer] = job->seq;
 	if (!ok) {
 		/* Lost: what waited for its reply goes now. */
 		if (job->kind != RPC_REQUEST_VOTE && rf->pending[job->peer])
@@ -997,6 +1009,14 @@ static void probe_quiet_followers(Raft *rf, int64_t now)
 			replicate_to(rf, p, true);
 }
 
+/* What waited on a reply that did not come within REPLY_WAIT_MS goes now. */
+static void flush_pending(Raft *rf, int64_t now)
+{
+	for (int p = 0; p < rf->npeers; p++)
+		if (rf->pending[p] && !awaiting_reply(rf, p, now))
+			replicate_to(rf, p, false);
+}
+
 static void check_quorum(Raft *rf, int64_t now)
 {
 	if (heard_within(rf, now, LEADER_QUORUM_MS) * 2 > rf->npeers) {
@@ -1019,8 +1039,10 @@ static void *ticker_main(void *arg)
 	pthread_mutex_lock(&rf->mu);
 	while (!atomic_load(&rf->dead)) {
 		int64_t now = now_ms();
-		if (rf->state == LEADER)
+		if (rf->state == LEADER) {
 			check_quorum(rf, now);
+			flush_pending(rf, now);
+		}
 		if (rf->state == LEADER) {
 			if (now >= rf->heartbeat_due_ms) {
 				rf->heartbeat_due_ms = now + HEARTBEAT_MS;
@@ -1145,7 +1167,8 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	rf->log_len = 1; /* the sentinel: index 0, term 0 */
 	rf->next_index = xcalloc((size_t)npeers, sizeof(int));
 	rf->match_index = xcalloc((size_t)npeers, sizeof(int));
-	rf->in_flight = xcalloc((size_t)npeers, sizeof(int));
+	rf->sent_seq = xcalloc((size_t)npeers, sizeof(uint64_t));
+	rf->answered_seq = xcalloc((size_t)npeers, sizeof(uint64_t));
 	rf->last_sent_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->last_ack_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->pending = xcalloc((size_t)npeers, sizeof(bool));
@@ -1247,7 +1270,8 @@ void raft_release(Raft *rf)
 	free(rf->snapshot);
 	free(rf->next_index);
 	free(rf->match_index);
-	free(rf->in_flight);
+	free(rf->sent_seq);
+	free(rf->answered_seq);
 	free(rf->last_sent_ms);
 	free(rf->last_ack_ms);
 	free(rf->pending);
