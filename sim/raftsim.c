@@ -173,14 +173,14 @@ static void draw(sim *s, bool tty)
 	pthread_mutex_lock(&s->w.mu);
 	int elections = s->w.elections;
 	pthread_mutex_unlock(&s->w.mu);
+	char who[16] = "none";
+	if (leader >= 0)
+		snprintf(who, sizeof who, "S%d", leader);
 	if (tty)
-		printf("\nleader: %s%d   elections seen: %d   commands committed: %ld (%.0f/s)\n",
-		       leader >= 0 ? "S" : "none ", leader >= 0 ? leader : 0, elections, committed,
-		       t > 0 ? (double)committed / t : 0.0);
-	else if (leader >= 0)
-		printf("  leader S%d elections %d committed %ld\n", leader, elections, committed);
+		printf("\nleader: %s   elections seen: %d   commands committed: %ld (%.0f/s)\n", who,
+		       elections, committed, t > 0 ? (double)committed / t : 0.0);
 	else
-		printf("  leader none elections %d committed %ld\n", elections, committed);
+		printf("  leader %s elections %d committed %ld\n", who, elections, committed);
 	fflush(stdout);
 }
 
