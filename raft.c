@@ -2,7 +2,8 @@
  * section 7) and the course notes.  notes.md points from each note to the
  * function here that carries it out.
  *
- * Threads: a ticker (election timeouts and heartbeats, a 10 ms sleep loop),
+ * Threads: a ticker (election timeouts, heartbeats and the leader's quorum
+ * check: a sleep loop that sleeps until its next deadline),
  * an applier (woken by a condition variable, it sends committed entries on
  * the apply channel with the mutex released), and a pool of sender threads
  * that each carry one RPC at a time, like Go's goroutine per call, reused.

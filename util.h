@@ -4,6 +4,7 @@
 #ifndef UTIL_H
 #define UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,9 +55,7 @@ void sleep_ms(int64_t ms);
 
 /* A pthread condition-variable deadline ms from now (CLOCK_MONOTONIC,
  * for conditions made with cond_init_monotonic). */
-struct timespec;
 void deadline_after_ms(struct timespec *ts, int64_t ms);
-#include <pthread.h>
 void cond_init_monotonic(pthread_cond_t *cv);
 
 /* A small seeded PRNG (splitmix64): one per user, never shared
