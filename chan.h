@@ -1,6 +1,6 @@
 /* chan.h: Go's unbuffered channel, for the apply channel (chan ApplyMsg).
- * A send blocks until a receiver has taken the value; close wakes both
- * sides.  Values are copied in and out by size, so ownership of anything
+ * A send blocks until a receiver has taken the value (copied it into its
+ * own hands: it need not have returned yet); close wakes both sides.  Values are copied in and out by size, so ownership of anything
  * they point to passes to the receiver with a successful send. */
 #ifndef CHAN_H
 #define CHAN_H

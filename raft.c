@@ -59,6 +59,7 @@ typedef struct {
 	int term;
 	uint8_t *command;
 	size_t command_len;
+	size_t enc_end;  /* where this entry ends in Raft.log_enc */
 } log_entry;
 
 typedef enum { RPC_REQUEST_VOTE, RPC_APPEND_ENTRIES, RPC_INSTALL_SNAPSHOT } rpc_kind;
@@ -107,6 +108,10 @@ struct Raft {
 	int voted_for;
 	log_entry *log;   /* log[0]: sentinel, the snapshot's last entry */
 	int log_len, log_cap;
+	/* The entries after the sentinel, kept encoded ({term, command} each)
+	 * as persist() and AppendEntries carry them: neither has to encode
+	 * the whole log again each time. */
+	labgob_encoder log_enc;
 	uint8_t *snapshot;
 	size_t snapshot_len;
 
@@ -170,6 +175,32 @@ static int log_term_at(Raft *rf, int index)
 	return log_has(rf, index) ? log_at(rf, index)->term : -1;
 }
 
+/* Encode the entry at array position pos at the end of rf->log_enc. */
+static void log_encode_entry(Raft *rf, int pos)
+{
+	log_entry *ent = &rf->log[pos];
+	labgob_put_int(&rf->log_enc, ent->term);
+	labgob_put_bytes(&rf->log_enc, ent->command, ent->command_len);
+	ent->enc_end = rf->log_enc.len;
+}
+
+/* Encode again every entry after the sentinel, which has just moved. */
+static void log_encode_all(Raft *rf)
+{
+	rf->log_enc.len = 0;
+	rf->log[0].enc_end = 0;
+	for (int pos = 1; pos < rf->log_len; pos++)
+		log_encode_entry(rf, pos);
+}
+
+/* Append the entries in (after, last] to e, encoded {term, command} each;
+ * both must be in the log. */
+static void log_put_entries(Raft *rf, labgob_encoder *e, int after, int last)
+{
+	size_t from = log_at(rf, after)->enc_end, to = log_at(rf, last)->enc_end;
+	labgob_put_encoded(e, rf->log_enc.buf + from, to - from);
+}
+
 static void log_append(Raft *rf, int term, const void *command, size_t len)
 {
 	if (rf->log_len == rf->log_cap) {
@@ -182,6 +213,7 @@ static void log_append(Raft *rf, int term, const void *command, size_t len)
 		.command = xmemdup(command, len),
 		.command_len = len,
 	};
+	log_encode_entry(rf, rf->log_len - 1);
 }
 
 /* Drop every entry after index. */
@@ -191,6 +223,7 @@ static void log_truncate_after(Raft *rf, int index)
 	for (int i = keep; i < rf->log_len; i++)
 		free(rf->log[i].command);
 	rf->log_len = keep;
+	rf->log_enc.len = rf->log[keep - 1].enc_end;
 }
 
 /* Make (index, term) the sentinel: drop every entry up to index, and keep
@@ -213,6 +246,7 @@ static void log_compact(Raft *rf, int index, int term, bool keep_tail)
 	rf->log[0].term = term;
 	rf->log[0].command_len = 0;
 	rf->log_len = tail;
+	log_encode_all(rf);
 }
 
 /* The first index of the run of term that ends at or after index. */
@@ -248,10 +282,7 @@ static void encode_state(Raft *rf, labgob_encoder *e)
 	labgob_put_int(e, log_base_index(rf));
 	labgob_put_int(e, rf->log[0].term);
 	labgob_put_count(e, (size_t)rf->log_len - 1);
-	for (int i = 1; i < rf->log_len; i++) {
-		labgob_put_int(e, rf->log[i].term);
-		labgob_put_bytes(e, rf->log[i].command, rf->log[i].command_len);
-	}
+	log_put_entries(rf, e, log_base_index(rf), log_last_index(rf));
 }
 
 /* Save currentTerm, votedFor and the log, with the current snapshot, before
@@ -636,11 +667,7 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 	labgob_put_int(&e, prev);
 	labgob_put_int(&e, log_term_at(rf, prev));
 	labgob_put_count(&e, (size_t)n);
-	for (int i = prev + 1; i <= prev + n; i++) {
-		log_entry *ent = log_at(rf, i);
-		labgob_put_int(&e, ent->term);
-		labgob_put_bytes(&e, ent->command, ent->command_len);
-	}
+	log_put_entries(rf, &e, prev, prev + n);
 	labgob_put_int(&e, rf->commit_index);
 	rpc_job *job = new_job(rf, RPC_APPEND_ENTRIES, peer, &e);
 	job->prev_index = prev;
@@ -968,14 +995,18 @@ static void *sender_main(void *arg)
 			  labrpc_call(rf->peers[job->peer], rpc_methods[job->kind], job->args,
 				      job->args_len, &reply, &len);
 		pthread_mutex_lock(&rf->mu);
+		/* Idle again before handling the reply: the first RPC the reply
+		 * sets off (the rest of the log, the new commit index) comes
+		 * back to this thread, which is awake, instead of waking
+		 * another. */
+		s->job = NULL;
+		s->next_idle = rf->idle_senders;
+		rf->idle_senders = s;
 		if (!atomic_load(&rf->dead))
 			handle_reply(rf, job, ok, reply, len);
 		free(reply);
 		free(job->args);
 		free(job);
-		s->job = NULL;
-		s->next_idle = rf->idle_senders;
-		rf->idle_senders = s;
 	}
 	pthread_mutex_unlock(&rf->mu);
 	return NULL;
@@ -1166,6 +1197,7 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	rf->log_cap = 16;
 	rf->log = xcalloc((size_t)rf->log_cap, sizeof *rf->log);
 	rf->log_len = 1; /* the sentinel: index 0, term 0 */
+	labgob_encoder_init(&rf->log_enc);
 	rf->next_index = xcalloc((size_t)npeers, sizeof(int));
 	rf->match_index = xcalloc((size_t)npeers, sizeof(int));
 	rf->sent_seq = xcalloc((size_t)npeers, sizeof(uint64_t));
@@ -1268,6 +1300,7 @@ void raft_release(Raft *rf)
 	for (int i = 0; i < rf->log_len; i++)
 		free(rf->log[i].command);
 	free(rf->log);
+	labgob_encoder_free(&rf->log_enc);
 	free(rf->snapshot);
 	free(rf->next_index);
 	free(rf->match_index);
@@ -1372,6 +1405,12 @@ static void release_service(void *rcvr)
 labrpc_service *raft_service(Raft *rf)
 {
 	raft_retain(rf);
-	return labrpc_make_service("Raft", rf, raft_methods,
-				   sizeof raft_methods / sizeof raft_methods[0], release_service);
+	labrpc_service *svc = labrpc_make_service("Raft", rf, raft_methods,
+						  sizeof raft_methods / sizeof raft_methods[0],
+						  release_service);
+	/* Each handler holds rf->mu for a moment and never waits on anything
+	 * else (the applier, not a handler, sends on applyCh), so labrpc may
+	 * run it on the caller's thread. */
+	labrpc_service_set_inline(svc);
+	return svc;
 }

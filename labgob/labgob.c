@@ -70,6 +70,11 @@ void labgob_put_bool(labgob_encoder *e, bool v)
 void labgob_put_bytes(labgob_encoder *e, const void *p, size_t n)
 {
 	put_uvarint(e, n);
+	labgob_put_encoded(e, p, n);
+}
+
+void labgob_put_encoded(labgob_encoder *e, const void *p, size_t n)
+{
 	if (n) {
 		memcpy(reserve(e, n), p, n);
 		e->len += n;

@@ -42,6 +42,9 @@ void labgob_put_int(labgob_encoder *e, int64_t v);
 void labgob_put_bool(labgob_encoder *e, bool v);
 void labgob_put_bytes(labgob_encoder *e, const void *p, size_t n);
 void labgob_put_count(labgob_encoder *e, size_t n);
+/* Appends n bytes that an encoder wrote earlier, as they are: a writer
+ * that keeps part of a message encoded need not encode it again. */
+void labgob_put_encoded(labgob_encoder *e, const void *p, size_t n);
 /* Hands the buffer to the caller (free() it); the encoder is empty after. */
 uint8_t *labgob_encoder_take(labgob_encoder *e, size_t *len);
 

@@ -110,6 +110,25 @@ START_TEST(TestRoundTrip)
 	encode_sample(&e);
 	ck_assert_int_eq(decode_sample(e.buf, e.len, true), LABGOB_OK);
 	labgob_encoder_free(&e);
+
+	/* Part of a message kept encoded and spliced in later reads as if
+	 * the whole had been encoded at once. */
+	labgob_encoder part, whole;
+	labgob_encoder_init(&part);
+	labgob_put_int(&part, 7);
+	labgob_put_bytes(&part, "abc", 3);
+	labgob_encoder_init(&e);
+	labgob_put_count(&e, 1);
+	labgob_put_encoded(&e, part.buf, part.len);
+	labgob_put_encoded(&e, NULL, 0);
+	labgob_encoder_init(&whole);
+	labgob_put_count(&whole, 1);
+	labgob_put_int(&whole, 7);
+	labgob_put_bytes(&whole, "abc", 3);
+	ck_assert(e.len == whole.len && memcmp(e.buf, whole.buf, e.len) == 0);
+	labgob_encoder_free(&part);
+	labgob_encoder_free(&whole);
+	labgob_encoder_free(&e);
 }
 END_TEST
 

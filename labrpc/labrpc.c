@@ -2,10 +2,12 @@
  *
  * One mutex (net->mu) guards the network's maps, settings, calls and
  * worker pool.  A call in progress is registered in net->waiting; anything
- * that could end a wait early (enable, delete, abort, cleanup) wakes every
- * registered call, which then re-checks its own condition.  That is how a
- * caller learns promptly that its server was deleted or disconnected
- * (Go polls every 100 ms). */
+ * that could end its wait early wakes it, and it re-checks its own
+ * condition: abort and cleanup end any wait, while enable and delete end
+ * only a wait for a worker's handler.  That is how a caller learns
+ * promptly that its server was deleted or disconnected (Go polls every
+ * 100 ms).  Handlers of a service that never blocks run on the caller's
+ * thread instead (labrpc_service_set_inline). */
 #define _GNU_SOURCE
 #include "labrpc.h"
 
@@ -31,6 +33,7 @@ struct labrpc_service {
 	labrpc_method *methods;
 	size_t nmethods;
 	void (*release)(void *rcvr);
+	bool inline_handlers;  /* run on the caller's thread */
 	labrpc_service *next;
 };
 
@@ -57,9 +60,13 @@ typedef struct server_entry {
 } server_entry;
 
 /* A call waiting on the network: its condition variable is signalled when
- * anything it may be waiting for changes. */
+ * anything it may be waiting for changes.  A delay ends early only when
+ * the call is stopped; a wait for a worker's handler also when the server
+ * dies. */
 typedef struct waiter {
 	pthread_cond_t cv;
+	labrpc_end *end;
+	bool handler_wait;     /* waiting for a worker's handler */
 	struct waiter *prev, *next;
 } waiter;
 
@@ -139,6 +146,24 @@ static void wake_all_waiters(labrpc_net *net)
 		pthread_cond_signal(&w->cv);
 }
 
+/* Wake the calls on e (every end when NULL) that wait for a handler: the
+ * server they wait on may have just died for them.  Calls in a delay sleep
+ * on; waking them all on every partition change costs more than the rest
+ * of the network. */
+static void wake_handler_waiters(labrpc_net *net, labrpc_end *e)
+{
+	for (waiter *w = net->waiting; w; w = w->next)
+		if (w->handler_wait && (e == NULL || w->end == e))
+			pthread_cond_signal(&w->cv);
+}
+
+static void wake_end_waiters(labrpc_net *net, labrpc_end *e)
+{
+	for (waiter *w = net->waiting; w; w = w->next)
+		if (w->end == e)
+			pthread_cond_signal(&w->cv);
+}
+
 static void server_release(labrpc_server *srv)
 {
 	if (srv == NULL || atomic_fetch_sub(&srv->refs, 1) != 1)
@@ -214,7 +239,7 @@ void labrpc_enable(labrpc_net *net, const char *endname, bool enabled)
 	labrpc_end *e = find_end(net, endname);
 	if (e && e->enabled != enabled) {
 		e->enabled = enabled;
-		wake_all_waiters(net);
+		wake_handler_waiters(net, e);
 	}
 	pthread_mutex_unlock(&net->mu);
 }
@@ -224,7 +249,7 @@ void labrpc_end_abort(labrpc_end *e)
 	labrpc_net *net = e->net;
 	pthread_mutex_lock(&net->mu);
 	e->aborted = true;
-	wake_all_waiters(net);
+	wake_end_waiters(net, e);
 	pthread_mutex_unlock(&net->mu);
 }
 
@@ -242,7 +267,7 @@ static void set_server(labrpc_net *net, const char *name, labrpc_server *srv)
 	}
 	labrpc_server *old = s->srv;
 	s->srv = srv;
-	wake_all_waiters(net);
+	wake_handler_waiters(net, NULL);
 	pthread_mutex_unlock(&net->mu);
 	server_release(old);
 }
@@ -306,6 +331,11 @@ labrpc_service *labrpc_make_service(const char *name, void *rcvr, const labrpc_m
 	svc->nmethods = nmethods;
 	svc->release = release;
 	return svc;
+}
+
+void labrpc_service_set_inline(labrpc_service *svc)
+{
+	svc->inline_handlers = true;
 }
 
 /* ---- calls ---- */
@@ -476,33 +506,68 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Run the handler on a worker and wait for it, or for the server to die
- * (net->mu held).  Returns the job, handled or not; the caller unrefs it. */
-static job *dispatch(labrpc_net *net, labrpc_end *e, waiter *w, const char *servername,
-		     labrpc_server *srv, const char *svc_meth, const void *args, size_t args_len)
+static job *new_job(labrpc_server *srv, const char *svc_meth, const void *args,
+		    size_t args_len)
 {
 	job *j = xcalloc(1, sizeof *j);
-	j->refs = 2;
 	j->srv = srv;
-	atomic_fetch_add(&srv->refs, 1);
 	find_method(srv, svc_meth, j);
 	j->args = xmemdup(args, args_len);
 	j->args_len = args_len;
-	j->caller = w;
 	atomic_init(&j->done, false);
+	return j;
+}
+
+/* A handler that never blocks runs right here (net->mu held, dropped
+ * meanwhile): no hand-off to a worker and back, which is most of the CPU
+ * of a short call.  The call already holds srv. */
+static void run_inline(labrpc_net *net, job *j)
+{
+	j->refs = 1;
+	pthread_mutex_unlock(&net->mu);
+	atomic_fetch_add(&j->srv->count, 1);
+	run_handler(j);
+	pthread_mutex_lock(&net->mu);
+	j->handled = true;
+}
+
+/* Run the handler on a worker and wait for it, or for the server to die
+ * (net->mu held). */
+static void run_on_worker_and_wait(labrpc_net *net, labrpc_end *e, waiter *w,
+				   const char *servername, job *j)
+{
+	j->refs = 2;
+	atomic_fetch_add(&j->srv->refs, 1); /* the worker's */
+	j->caller = w;
 	run_on_worker(net, j);
 	pthread_mutex_unlock(&net->mu);
 	spin_until(&j->done);
 	pthread_mutex_lock(&net->mu);
-	while (!j->handled && !call_stopped(net, e) && !server_dead(net, e, servername, srv))
+	w->handler_wait = true;
+	while (!j->handled && !call_stopped(net, e) && !server_dead(net, e, servername, j->srv))
 		pthread_cond_wait(&w->cv, &net->mu);
+	w->handler_wait = false;
 	j->caller = NULL;
+}
+
+/* Run the handler and wait for it, or for the server to die (net->mu
+ * held).  Returns the job, handled or not; the caller unrefs it. */
+static job *dispatch(labrpc_net *net, labrpc_end *e, waiter *w, const char *servername,
+		     labrpc_server *srv, const char *svc_meth, const void *args, size_t args_len)
+{
+	job *j = new_job(srv, svc_meth, args, args_len);
+	if (j->svc->inline_handlers)
+		run_inline(net, j);
+	else
+		run_on_worker_and_wait(net, e, w, servername, j);
 	return j;
 }
 
-static void waiter_add(labrpc_net *net, waiter *w)
+static void waiter_add(labrpc_net *net, waiter *w, labrpc_end *e)
 {
 	cond_init_monotonic(&w->cv);
+	w->end = e;
+	w->handler_wait = false;
 	w->prev = NULL;
 	w->next = net->waiting;
 	if (net->waiting)
@@ -584,7 +649,7 @@ bool labrpc_call(labrpc_end *e, const char *svc_meth, const void *args, size_t a
 	atomic_fetch_add(&net->count, 1);
 	atomic_fetch_add(&net->bytes, (long long)args_len);
 	waiter w;
-	waiter_add(net, &w);
+	waiter_add(net, &w, e);
 
 	bool ok = false;
 	char *servername = e->servername ? xstrdup(e->servername) : NULL;

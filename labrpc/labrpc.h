@@ -17,7 +17,8 @@
  *
  * All the waiting (short delays, long delays, reordered replies) happens on
  * the calling thread, as timed waits that labrpc_cleanup cuts short.
- * Handlers run on a pool of worker threads. */
+ * Handlers run on a pool of worker threads, or on the caller's thread for
+ * a service that says its handlers never block. */
 #ifndef LABRPC_H
 #define LABRPC_H
 
@@ -83,5 +84,12 @@ void labrpc_server_add_service(labrpc_server *srv, labrpc_service *svc);
  * rcvr after that. */
 labrpc_service *labrpc_make_service(const char *name, void *rcvr, const labrpc_method *methods,
 				    size_t nmethods, void (*release)(void *rcvr));
+
+/* Not in Go: this service's handlers never block (they hold a lock for a
+ * moment at most), so its calls run them on the calling thread instead of
+ * a worker's.  That saves two thread hand-offs per call; the price is that
+ * a caller cannot give up while such a handler runs.  Call it before the
+ * service is added to a server. */
+void labrpc_service_set_inline(labrpc_service *svc);
 
 #endif
