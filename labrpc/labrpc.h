@@ -4,7 +4,10 @@
  *   end = labrpc_make_end(net, name)    a client end, disabled, unconnected
  *   labrpc_add_server(net, name, srv)   a named server (takes ownership)
  *   labrpc_delete_server(net, name)     the server is gone for new calls;
- *                                       pending calls to it fail at once
+ *                                       a pending call to it fails (at
+ *                                       once if it waits for a worker's
+ *                                       handler, else when its delay or
+ *                                       inline handler ends)
  *   labrpc_connect(net, endname, servername), labrpc_enable(net, endname, on)
  *   labrpc_reliable / labrpc_long_delays / labrpc_long_reordering
  *   labrpc_call(end, "Raft.AppendEntries", args, len, &reply, &reply_len)
