@@ -18,6 +18,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 def load(name):
     loader = importlib.machinery.SourceFileLoader(name, os.path.join(HERE, name))
     spec = importlib.util.spec_from_loader(name, loader)
@@ -100,7 +105,7 @@ class TestDslogs(unittest.TestCase):
             page = os.path.join(d, "run.html")
             rc, _ = self.run_dslogs("-c", "3", "--html", page)
             self.assertEqual(rc, 0)
-            text = open(page).read()
+            text = read_text(page)
 
         class Collect(HTMLParser):
             def __init__(self):
@@ -153,7 +158,7 @@ class TestDstest(unittest.TestCase):
             self.assertIn("Failed test TestToolsSelfCheck", r.stdout)
             logs = sorted(os.listdir(d))
             self.assertEqual(len(logs), 2)
-            log = open(os.path.join(d, logs[0])).read()
+            log = read_text(os.path.join(d, logs[0]))
             self.assertIn("failing on purpose", log)
             self.assertRegex(log, r"\d{6} INFO S0 a line for the log")  # VERBOSE=1
 
@@ -192,6 +197,6 @@ class TestRaftsim(unittest.TestCase):
             page = os.path.join(d, "sim.html")
             r = self.run_sim("--peers", "3", "--html", page)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            text = open(page).read()
+            text = read_text(page)
             self.assertEqual(len(re.findall(r'<g class="lane"', text)), 3)
             self.assertIn("raftsim: 3 peers", text)
