@@ -70,7 +70,8 @@ typedef struct waiter {
 	struct waiter *prev, *next;
 } waiter;
 
-/* A handler run, shared by the caller and a worker; freed by the last. */
+/* A handler run: the caller's alone when it runs inline, else shared by
+ * the caller and a worker and freed by the last. */
 typedef struct job {
 	int refs;
 	atomic_bool done;      /* handled, for the caller's spin */
@@ -140,27 +141,15 @@ static labrpc_server *find_server(labrpc_net *net, const char *name)
 	return s ? s->srv : NULL;
 }
 
-static void wake_all_waiters(labrpc_net *net)
+/* Wake the calls on e (on every end when NULL); with handler_waits_only,
+ * just those waiting for a worker's handler, the only waits that a server
+ * dying or an end being disabled ends.  Calls in a delay sleep on: waking
+ * them all on every partition change cost more than the rest of the
+ * network. */
+static void wake_waiters(labrpc_net *net, labrpc_end *e, bool handler_waits_only)
 {
 	for (waiter *w = net->waiting; w; w = w->next)
-		pthread_cond_signal(&w->cv);
-}
-
-/* Wake the calls on e (every end when NULL) that wait for a handler: the
- * server they wait on may have just died for them.  Calls in a delay sleep
- * on; waking them all on every partition change costs more than the rest
- * of the network. */
-static void wake_handler_waiters(labrpc_net *net, labrpc_end *e)
-{
-	for (waiter *w = net->waiting; w; w = w->next)
-		if (w->handler_wait && (e == NULL || w->end == e))
-			pthread_cond_signal(&w->cv);
-}
-
-static void wake_end_waiters(labrpc_net *net, labrpc_end *e)
-{
-	for (waiter *w = net->waiting; w; w = w->next)
-		if (w->end == e)
+		if ((e == NULL || w->end == e) && (w->handler_wait || !handler_waits_only))
 			pthread_cond_signal(&w->cv);
 }
 
@@ -239,7 +228,7 @@ void labrpc_enable(labrpc_net *net, const char *endname, bool enabled)
 	labrpc_end *e = find_end(net, endname);
 	if (e && e->enabled != enabled) {
 		e->enabled = enabled;
-		wake_handler_waiters(net, e);
+		wake_waiters(net, e, true);
 	}
 	pthread_mutex_unlock(&net->mu);
 }
@@ -249,7 +238,7 @@ void labrpc_end_abort(labrpc_end *e)
 	labrpc_net *net = e->net;
 	pthread_mutex_lock(&net->mu);
 	e->aborted = true;
-	wake_end_waiters(net, e);
+	wake_waiters(net, e, false);
 	pthread_mutex_unlock(&net->mu);
 }
 
@@ -267,7 +256,7 @@ static void set_server(labrpc_net *net, const char *name, labrpc_server *srv)
 	}
 	labrpc_server *old = s->srv;
 	s->srv = srv;
-	wake_handler_waiters(net, NULL);
+	wake_waiters(net, NULL, true);
 	pthread_mutex_unlock(&net->mu);
 	server_release(old);
 }
@@ -680,7 +669,7 @@ void labrpc_cleanup(labrpc_net *net)
 {
 	pthread_mutex_lock(&net->mu);
 	net->done = true;
-	wake_all_waiters(net);
+	wake_waiters(net, NULL, false);
 	while (net->active_calls > 0)
 		pthread_cond_wait(&net->calls_gone, &net->mu);
 	net->pool_stop = true;
