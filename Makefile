@@ -28,6 +28,17 @@ SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
 FLAGS_plain := -O2 -g
 FLAGS_tsan  := -O1 -g -fsanitize=thread
 FLAGS_asan  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FLAGS_sim   := -O2 -g -DLAB_SIM
+
+# The sim build: the same code, every pthread call, clock read and sleep
+# redirected to the deterministic simulator (dsim/dsim.c) at link time.
+SIM_WRAPS := pthread_create pthread_join pthread_detach pthread_exit pthread_self \
+             pthread_setname_np pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock \
+             pthread_mutex_trylock pthread_mutex_unlock pthread_cond_init pthread_cond_destroy \
+             pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast \
+             clock_gettime nanosleep clock_nanosleep usleep sleep sched_yield getrandom
+LDFLAGS_sim := $(foreach s,$(SIM_WRAPS),-Wl,--wrap=$(s))
+EXTRA_SRCS_sim := dsim/dsim.c dsim/test_test.c
 
 # How each build runs.  Sanitized builds are slower: Check's per-test
 # limits are doubled (the tester's own 120 s check stays as it is).
@@ -36,11 +47,12 @@ FLAGS_asan  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fn
 RUN_plain :=
 RUN_tsan  := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" CK_TIMEOUT_MULTIPLIER=2 setarch $$(uname -m) -R
 RUN_asan  := ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" CK_TIMEOUT_MULTIPLIER=2
+RUN_sim   :=
 
 RUN ?=
 export RUN
 
-.PHONY: all test tsan asan stress bench run deps clean
+.PHONY: all test tsan asan sim stress bench run deps clean
 all: build/plain/tests
 
 define variant
@@ -48,12 +60,16 @@ build/$(1)/%.o: %.c | deps-quiet
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CSTD) $$(WARN) $$(FLAGS_$(1)) $$(CHECK_CFLAGS) -pthread -MMD -MP -c $$< -o $$@
 
-build/$(1)/tests: $$(patsubst %.c,build/$(1)/%.o,$$(SRCS))
-	$$(CC) $$(FLAGS_$(1)) -pthread -o $$@ $$^ $$(CHECK_LIBS)
+build/$(1)/tests: $$(patsubst %.c,build/$(1)/%.o,$$(SRCS) $$(EXTRA_SRCS_$(1)))
+	$$(CC) $$(FLAGS_$(1)) -pthread -o $$@ $$^ $$(CHECK_LIBS) $$(LDFLAGS_$(1))
 
--include $$(patsubst %.c,build/$(1)/%.d,$$(SRCS))
+-include $$(patsubst %.c,build/$(1)/%.d,$$(SRCS) $$(EXTRA_SRCS_$(1)))
 endef
-$(foreach v,plain tsan asan,$(eval $(call variant,$(v))))
+$(foreach v,plain tsan asan sim,$(eval $(call variant,$(v))))
+
+# The simulator's own test programs: a planted deadlock and a spin.
+build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o build/sim/util.o
+	$(CC) $(FLAGS_sim) -pthread -o $@ $^ $(LDFLAGS_sim)
 
 # Without RUN, the tools' own tests run too.
 test: deps build/plain/tests build/plain/raftsim
@@ -66,6 +82,10 @@ tsan: deps build/tsan/tests
 
 asan: deps build/asan/tests
 	$(RUN_asan) ./build/asan/tests "$(RUN)"
+
+# Every test in deterministic simulation (see dsim/dsim.h); SEED=s replays.
+sim: deps build/sim/tests build/sim/dsim_deadlock_demo build/sim/dsim_spin_demo
+	$(RUN_sim) ./build/sim/tests "$(RUN)"
 
 # The benchmark: the library built again with full optimization.
 BENCH_SRCS := $(LIB_SRCS) bench/bench.c

@@ -15,7 +15,12 @@
 
 #include "registry.h"
 
-static const test_group *const groups[] = { &labgob, &chan, &persister, &labrpc, &raft_persist, &raft, &tools };
+static const test_group *const groups[] = {
+	&labgob, &chan, &persister, &labrpc, &raft_persist, &raft, &tools,
+#ifdef LAB_SIM
+	&dsim, /* the simulator's own tests, in the sim build only */
+#endif
+};
 
 int main(int argc, char **argv)
 {

@@ -1,0 +1,55 @@
+/* deadlock_demo.c: the classic 2D deadlock, planted for the simulator's
+ * test (dsim/test_test.c), not in raft.c.
+ *
+ * The applier sends on the unbuffered apply channel while holding the
+ * peer's mutex; the service, which reads that channel, first calls
+ * "Snapshot", which takes the same mutex.  Neither can go on, and main
+ * waits to join both: under make sim the run must end at once with
+ * "all threads are asleep - deadlock!" and each thread's wait. */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "../chan.h"
+
+static pthread_mutex_t peer_mu = PTHREAD_MUTEX_INITIALIZER;
+static Chan *apply_ch;
+
+static void *applier(void *arg)
+{
+	(void)arg;
+	int msg = 1;
+	pthread_mutex_lock(&peer_mu);
+	chan_send(apply_ch, &msg);      /* the bug: sends holding the mutex */
+	pthread_mutex_unlock(&peer_mu);
+	return NULL;
+}
+
+static void snapshot(void)
+{
+	pthread_mutex_lock(&peer_mu);
+	pthread_mutex_unlock(&peer_mu);
+}
+
+static void *service(void *arg)
+{
+	(void)arg;
+	snapshot();
+	int msg;
+	chan_recv(apply_ch, &msg);
+	return NULL;
+}
+
+int main(void)
+{
+	apply_ch = chan_make(sizeof(int));
+	pthread_t a, s;
+	/* The applier takes the mutex before the service asks for it. */
+	pthread_mutex_lock(&peer_mu);
+	pthread_create(&a, NULL, applier, NULL);
+	pthread_create(&s, NULL, service, NULL);
+	pthread_mutex_unlock(&peer_mu);
+	pthread_join(a, NULL);
+	pthread_join(s, NULL);
+	printf("no deadlock\n");
+	return 0;
+}

@@ -1,0 +1,1165 @@
+/* dsim.c: see dsim.h.
+ *
+ * Each pthread of the program is a fiber: its own stack, run on the one OS
+ * thread of the process, switched only inside the wrappers below.  So
+ * exactly one runs at any moment, and only the scheduler decides which.
+ * The scheduler's state:
+ *
+ *   - the runnable threads, in an array; at each synchronization point the
+ *     scheduler's PRNG picks one of them (the current thread included);
+ *   - mutexes and condition variables, kept inside the pthread_mutex_t and
+ *     pthread_cond_t objects themselves (PTHREAD_*_INITIALIZER is all
+ *     zeros, which here means unlocked, nobody waiting), each with a FIFO
+ *     queue of blocked threads;
+ *   - the timers: threads in a timed wait or a sleep, sorted by deadline
+ *     (ties by thread number, so the order never depends on addresses);
+ *   - the virtual clock, in nanoseconds.
+ *
+ * A thread that blocks leaves the runnable array and the scheduler picks
+ * another.  When none is runnable the clock jumps to the first deadline;
+ * when there is no deadline either, nothing can ever happen again: that is
+ * a deadlock, reported with what every thread waits on.
+ *
+ * Fork: Check forks a process per test.  The child starts a fresh
+ * scheduler (pthread_atfork) with the forking thread as its only thread,
+ * the clock at its start value and the PRNGs seeded from SEED again, so a
+ * test's run depends on SEED alone, not on what ran before it. */
+#define _GNU_SOURCE
+#include "dsim.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <execinfo.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The real functions (ld --wrap). */
+int __real_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+int __real_clock_gettime(clockid_t, struct timespec *);
+int __real_nanosleep(const struct timespec *, struct timespec *);
+ssize_t __real_getrandom(void *, size_t, unsigned);
+
+#define NS_PER_S 1000000000LL
+/* The virtual clock starts here (not at 0, so that code subtracting a
+ * few seconds from "now" never goes negative). */
+#define CLOCK_START_NS (1000 * NS_PER_S)
+/* Virtual time one synchronization point takes, and a yield: about what
+ * they cost on a real machine.  Without it a loop that polls the clock
+ * between synchronization points would never see time move. */
+#define POINT_NS 100
+#define YIELD_NS 1000
+#define STACK_DEFAULT (256 * 1024)
+#define MAX_HELD 8
+#define MAX_FRAMES 12
+
+typedef enum { RUNNING, BLOCKED, DONE } thread_state;
+typedef enum { W_NONE, W_MUTEX, W_COND, W_JOIN, W_SLEEP } wait_kind;
+
+typedef struct held_lock {
+	const void *mutex;
+	void *site;            /* where it was locked */
+} held_lock;
+
+typedef struct sim_thread {
+	int id;
+	char name[32];         /* pthread_setname_np, if the code names it */
+	void *(*start)(void *);
+	void *arg, *ret;
+
+	void *sp;              /* saved stack pointer while switched out */
+	void *stack;
+	size_t stack_size;
+
+	thread_state state;
+	int runq_pos;          /* index in the runnable array, or -1 */
+	wait_kind wait;
+	const void *wait_obj;
+	void *wait_site;       /* the caller of the blocking call */
+	int64_t deadline;      /* when timed */
+	bool timed, timed_out;
+	struct sim_thread *qnext;    /* in a mutex's or condition's queue */
+	struct sim_thread *tnext;    /* in the timer list */
+	struct sim_thread *joiner;
+	bool detached;
+
+	held_lock held[MAX_HELD];
+	int nheld;
+
+	void *frames[MAX_FRAMES];    /* for the deadlock report */
+	int nframes;
+	struct sim_thread *all_next;
+} sim_thread;
+
+typedef struct {
+	sim_thread *head, *tail;
+} wait_queue;
+
+/* Our state inside the pthread objects. */
+typedef struct {
+	sim_thread *owner;
+	wait_queue q;
+} sim_mutex;
+
+typedef struct {
+	wait_queue q;
+} sim_cond;
+
+_Static_assert(sizeof(sim_mutex) <= sizeof(pthread_mutex_t), "sim_mutex fits");
+_Static_assert(sizeof(sim_cond) <= sizeof(pthread_cond_t), "sim_cond fits");
+
+typedef struct { uint64_t s; } rng_t;
+
+static struct {
+	bool ready;
+	uint64_t seed;
+	int watchdog_s;
+	bool stats;
+
+	sim_thread *cur;
+	sim_thread **runq;
+	int nrun, caprun;
+	sim_thread *timers;
+	sim_thread *all;
+	int next_id;
+	int64_t now;
+	rng_t sched_rng, random_rng;
+
+	_Atomic uint64_t points;
+	uint64_t switches, threads;
+	int64_t wall_start;
+	bool watchdog_started;
+	bool dumping;
+	sim_thread *dump_caller;
+} S;
+
+/* ---- PRNG (splitmix64, as util.c's) ---- */
+
+static uint64_t rng_next(rng_t *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* ---- context switch ---- */
+
+#if defined(__x86_64__)
+/* Save the callee-saved registers on this stack, store the stack pointer
+ * in *save, load new_sp and pop the other thread's registers. */
+void dsim_switch(void **save, void *new_sp);
+__asm__(".text\n"
+	".globl dsim_switch\n"
+	".type dsim_switch,@function\n"
+	"dsim_switch:\n"
+	"  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+	"  movq %rsp, (%rdi)\n"
+	"  movq %rsi, %rsp\n"
+	"  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+	"  ret\n"
+	".size dsim_switch, .-dsim_switch\n");
+
+static void thread_entry(void);
+
+/* A new thread's stack, as if it had called dsim_switch from the start
+ * of thread_entry. */
+static void *initial_stack(void *stack, size_t size)
+{
+	uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
+	void **sp = (void **)top;
+	*--sp = NULL;                   /* thread_entry's return address: none */
+	*--sp = (void *)thread_entry;   /* where dsim_switch returns */
+	for (int i = 0; i < 6; i++)
+		*--sp = NULL;           /* rbp rbx r12 r13 r14 r15 */
+	return sp;
+}
+#else
+#error "dsim: the context switch is written for x86-64 only"
+#endif
+
+/* ---- failure reports ---- */
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	__real_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "dsim: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+/* "function (file:line)" for each address, by addr2line on our own
+ * executable.  Only on the way to a failure, so a process is fine. */
+/* Is addr in our own executable (not in a shared library)? */
+static bool in_executable(const void *addr, uintptr_t *offset)
+{
+	Dl_info me, info;
+	if (!dladdr((void *)dsim_get_stats, &me) || !dladdr(addr, &info) ||
+	    info.dli_fbase != me.dli_fbase)
+		return false;
+	*offset = (uintptr_t)addr - (uintptr_t)info.dli_fbase;
+	return true;
+}
+
+/* Put "fn (file:line)" into out, or append " <- fn (file:line)" for a
+ * frame addr2line reports as inlined into the previous one. */
+static void format_frame(char *out, const char *line, bool inlined)
+{
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", line);
+	buf[strcspn(buf, "\n")] = '\0';
+	char *disc = strstr(buf, " (discriminator");
+	if (disc)
+		*disc = '\0';
+	char *at = strstr(buf, " at ");
+	if (at)
+		*at = '\0';
+	char frame[160];
+	snprintf(frame, sizeof frame, "%.90s (%.60s)", buf, at ? at + 4 : "?");
+	if (inlined) {
+		size_t len = strlen(out);
+		snprintf(out + len, 160 - len, " <- %s", frame);
+	} else {
+		snprintf(out, 160, "%s", frame);
+	}
+}
+
+/* "fn (file:line)" for each address, by addr2line on our own executable
+ * (frames inlined into a function are listed after it).  Addresses
+ * outside it become "??".  Only on the way to a failure report, so
+ * running a process is fine. */
+static void symbolize(void *const *addrs, int n, char out[][160])
+{
+	char cmd[4096];
+	int len = snprintf(cmd, sizeof cmd, "addr2line -i -f -p -s -e /proc/%d/exe", (int)getpid());
+	int map[MAX_FRAMES + 1], nmapped = 0;
+	for (int i = 0; i < n; i++) {
+		uintptr_t off;
+		snprintf(out[i], 160, "??");
+		if (!in_executable(addrs[i], &off) || off == 0 || nmapped >= MAX_FRAMES)
+			continue;
+		/* A return address points after the call: name the call. */
+		len += snprintf(cmd + len, sizeof cmd - (size_t)len, " 0x%lx", (unsigned long)(off - 1));
+		map[nmapped++] = i;
+	}
+	if (nmapped == 0)
+		return;
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return;
+	char line[512];
+	int k = -1;
+	while (fgets(line, sizeof line, p)) {
+		bool inlined = strncmp(line, " (inlined by) ", 14) == 0;
+		if (!inlined && ++k >= nmapped)
+			break;
+		if (k >= 0)
+			format_frame(out[map[k]], inlined ? line + 14 : line, inlined);
+	}
+	pclose(p);
+}
+
+static bool in_simulator(const char *sym)
+{
+	return strstr(sym, "(dsim.c:") != NULL;
+}
+
+static const char *thread_name(sim_thread *t, char *buf, size_t n)
+{
+	if (t->name[0])
+		snprintf(buf, n, "%s", t->name);
+	else if (t->start == NULL)
+		snprintf(buf, n, "main");
+	else {
+		char sym[1][160];
+		void *a = (void *)t->start;
+		/* symbolize names the instruction before: point past the entry. */
+		void *after = (char *)a + 1;
+		symbolize(&after, 1, sym);
+		char *paren = strstr(sym[0], " (");
+		if (paren)
+			*paren = '\0';
+		snprintf(buf, n, "%.40s", sym[0]);
+	}
+	return buf;
+}
+
+static sim_thread *find_owner(const void *mutex)
+{
+	for (sim_thread *t = S.all; t; t = t->all_next)
+		for (int i = 0; i < t->nheld; i++)
+			if (t->held[i].mutex == mutex)
+				return t;
+	return NULL;
+}
+
+/* The thread's own frames outside the simulator, "a <- b <- c". */
+static void describe_frames(sim_thread *t, char *buf, size_t n)
+{
+	char sym[MAX_FRAMES][160];
+	symbolize(t->frames, t->nframes, sym);
+	size_t len = 0;
+	int shown = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < t->nframes && shown < 4; i++) {
+		if (in_simulator(sym[i]) || strncmp(sym[i], "??", 2) == 0 || strncmp(sym[i], "_start ", 7) == 0)
+			continue;
+		len += (size_t)snprintf(buf + len, n - len, "%s%s", shown ? " <- " : "", sym[i]);
+		if (len >= n)
+			break;
+		shown++;
+	}
+}
+
+static bool waits_in_channel(sim_thread *t, char *which, size_t n)
+{
+	char sym[MAX_FRAMES][160];
+	symbolize(t->frames, t->nframes, sym);
+	for (int i = 0; i < t->nframes; i++)
+		if (strncmp(sym[i], "chan_send ", 10) == 0 || strncmp(sym[i], "chan_recv ", 10) == 0) {
+			snprintf(which, n, "%.9s", sym[i]);
+			return true;
+		}
+	return false;
+}
+
+static void report_thread(sim_thread *t)
+{
+	char name[64], where[700], what[256];
+	thread_name(t, name, sizeof name);
+	describe_frames(t, where, sizeof where);
+	switch (t->wait) {
+	case W_MUTEX: {
+		sim_thread *o = find_owner(t->wait_obj);
+		char oname[64];
+		if (o)
+			snprintf(what, sizeof what, "waits for mutex %p, held by thread %d (%s)",
+				 t->wait_obj, o->id, thread_name(o, oname, sizeof oname));
+		else
+			snprintf(what, sizeof what, "waits for mutex %p", t->wait_obj);
+		break;
+	}
+	case W_COND: {
+		char ch[16];
+		if (waits_in_channel(t, ch, sizeof ch))
+			snprintf(what, sizeof what, "waits on a channel (%s)", ch);
+		else
+			snprintf(what, sizeof what, "waits on condition variable %p", t->wait_obj);
+		break;
+	}
+	case W_JOIN: {
+		char tname[64];
+		const sim_thread *j = t->wait_obj;
+		snprintf(what, sizeof what, "waits to join thread %d (%s)", j->id,
+			 thread_name((sim_thread *)j, tname, sizeof tname));
+		break;
+	}
+	default:
+		snprintf(what, sizeof what, "is blocked");
+	}
+	fprintf(stderr, "\nthread %d [%s]: %s\n    at %s\n", t->id, name, what, where);
+	for (int i = 0; i < t->nheld; i++) {
+		char site[1][160];
+		symbolize(&t->held[i].site, 1, site);
+		fprintf(stderr, "    holds mutex %p, locked at %s\n", t->held[i].mutex, site[0]);
+	}
+}
+
+static void switch_to(sim_thread *t);
+
+/* Every thread is blocked and no deadline is pending.  Visit each blocked
+ * thread once so it records its own stack, then report and exit. */
+static void deadlock(void) __attribute__((noreturn));
+static void deadlock(void)
+{
+	sim_thread *me = S.cur;
+	me->nframes = backtrace(me->frames, MAX_FRAMES);
+	S.dumping = true;
+	S.dump_caller = me;
+	for (sim_thread *t = S.all; t; t = t->all_next)
+		if (t != me && t->state == BLOCKED)
+			switch_to(t);
+	S.dumping = false;
+	S.cur = me;
+
+	fflush(stdout);
+	fprintf(stderr, "fatal error: all threads are asleep - deadlock!\n");
+	fprintf(stderr, "(dsim: at virtual time %.3f s, seed: SEED=%llu)\n",
+		(double)(S.now - CLOCK_START_NS) / NS_PER_S, (unsigned long long)S.seed);
+	/* Oldest first, as Go lists goroutines. */
+	int n = 0;
+	for (sim_thread *t = S.all; t; t = t->all_next)
+		n++;
+	for (int id = 0; id < S.next_id; id++)
+		for (sim_thread *t = S.all; t; t = t->all_next)
+			if (t->id == id && t->state == BLOCKED)
+				report_thread(t);
+	(void)n;
+	fprintf(stderr, "\n");
+	_exit(2);
+}
+
+/* ---- the run queue, timers and the clock ---- */
+
+static void runq_add(sim_thread *t)
+{
+	if (t->runq_pos >= 0)
+		return;
+	if (S.nrun == S.caprun) {
+		S.caprun = S.caprun ? 2 * S.caprun : 16;
+		S.runq = realloc(S.runq, (size_t)S.caprun * sizeof *S.runq);
+		if (S.runq == NULL)
+			fatal("out of memory");
+	}
+	t->runq_pos = S.nrun;
+	S.runq[S.nrun++] = t;
+}
+
+static void runq_remove(sim_thread *t)
+{
+	if (t->runq_pos < 0)
+		return;
+	sim_thread *last = S.runq[--S.nrun];
+	S.runq[t->runq_pos] = last;
+	last->runq_pos = t->runq_pos;
+	t->runq_pos = -1;
+}
+
+static void timer_add(sim_thread *t, int64_t deadline)
+{
+	t->timed = true;
+	t->timed_out = false;
+	t->deadline = deadline;
+	sim_thread **pp = &S.timers;
+	while (*pp && ((*pp)->deadline < deadline ||
+		       ((*pp)->deadline == deadline && (*pp)->id < t->id)))
+		pp = &(*pp)->tnext;
+	t->tnext = *pp;
+	*pp = t;
+}
+
+static void timer_remove(sim_thread *t)
+{
+	if (!t->timed)
+		return;
+	for (sim_thread **pp = &S.timers; *pp; pp = &(*pp)->tnext)
+		if (*pp == t) {
+			*pp = t->tnext;
+			break;
+		}
+	t->timed = false;
+}
+
+static void queue_push(wait_queue *q, sim_thread *t)
+{
+	t->qnext = NULL;
+	if (q->tail)
+		q->tail->qnext = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static sim_thread *queue_pop(wait_queue *q)
+{
+	sim_thread *t = q->head;
+	if (t) {
+		q->head = t->qnext;
+		if (q->head == NULL)
+			q->tail = NULL;
+	}
+	return t;
+}
+
+static void queue_remove(wait_queue *q, sim_thread *t)
+{
+	sim_thread *prev = NULL;
+	for (sim_thread *p = q->head; p; prev = p, p = p->qnext)
+		if (p == t) {
+			if (prev)
+				prev->qnext = p->qnext;
+			else
+				q->head = p->qnext;
+			if (q->tail == p)
+				q->tail = prev;
+			return;
+		}
+}
+
+static void wake(sim_thread *t)
+{
+	timer_remove(t);
+	t->state = RUNNING;
+	t->wait = W_NONE;
+	runq_add(t);
+}
+
+/* Wake the threads whose deadline has come. */
+static void fire_timers(void)
+{
+	while (S.timers && S.timers->deadline <= S.now) {
+		sim_thread *t = S.timers;
+		S.timers = t->tnext;
+		t->timed = false;
+		t->timed_out = true;
+		if (t->wait == W_COND)
+			queue_remove(&((sim_cond *)t->wait_obj)->q, t);
+		t->state = RUNNING;
+		t->wait = W_NONE;
+		runq_add(t);
+	}
+}
+
+/* ---- scheduling ---- */
+
+static void zombie_free(sim_thread *t);
+
+static void switch_to(sim_thread *t)
+{
+	sim_thread *me = S.cur;
+	if (t == me)
+		return;
+	S.cur = t;
+	S.switches++;
+	dsim_switch(&me->sp, t->sp);
+	/* Back on me.  The deadlock report visits blocked threads so that
+	 * each records its stack, then returns to the reporter. */
+	while (S.dumping && S.cur == me && me != S.dump_caller) {
+		me->nframes = backtrace(me->frames, MAX_FRAMES);
+		sim_thread *caller = S.dump_caller;
+		S.cur = caller;
+		dsim_switch(&me->sp, caller->sp);
+	}
+}
+
+/* Pick the next thread to run among the runnable ones (the current
+ * thread may or may not be one of them) and run it. */
+static void schedule(void)
+{
+	atomic_fetch_add_explicit(&S.points, 1, memory_order_relaxed);
+	while (S.nrun == 0) {
+		if (S.timers == NULL)
+			deadlock();
+		if (S.timers->deadline > S.now)
+			S.now = S.timers->deadline;
+		fire_timers();
+	}
+	sim_thread *next = S.runq[rng_next(&S.sched_rng) % (uint64_t)S.nrun];
+	switch_to(next);
+}
+
+/* A synchronization point where the current thread can go on. */
+static void point(int64_t cost_ns)
+{
+	S.now += cost_ns;
+	fire_timers();
+	schedule();
+}
+
+/* Block the current thread on what it waits for; returns when woken. */
+static void block(wait_kind kind, const void *obj, void *site)
+{
+	sim_thread *me = S.cur;
+	me->state = BLOCKED;
+	me->wait = kind;
+	me->wait_obj = obj;
+	me->wait_site = site;
+	runq_remove(me);
+	S.now += POINT_NS;
+	fire_timers();
+	schedule();
+}
+
+/* ---- setup, fork and the watchdog ---- */
+
+static sim_thread *thread_new(void)
+{
+	sim_thread *t = calloc(1, sizeof *t);
+	if (t == NULL)
+		fatal("out of memory");
+	t->id = S.next_id++;
+	t->runq_pos = -1;
+	t->all_next = S.all;
+	S.all = t;
+	return t;
+}
+
+static void unlink_thread(sim_thread *t)
+{
+	for (sim_thread **pp = &S.all; *pp; pp = &(*pp)->all_next)
+		if (*pp == t) {
+			*pp = t->all_next;
+			return;
+		}
+}
+
+static uint64_t parse_u64(const char *name, const char *v)
+{
+	char *end;
+	errno = 0;
+	if (*v < '0' || *v > '9')
+		fatal("%s=%s: expected a decimal number", name, v);
+	unsigned long long x = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0')
+		fatal("%s=%s: expected a decimal number", name, v);
+	return x;
+}
+
+extern char **environ;
+
+static void read_settings(void)
+{
+	static const char *const known[] = { "SIM_WATCHDOG", "SIM_STATS" };
+	for (char **e = environ; *e; e++) {
+		if (strncmp(*e, "SIM_", 4) != 0)
+			continue;
+		size_t n = strcspn(*e, "=");
+		bool ok = false;
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			ok |= strlen(known[i]) == n && strncmp(*e, known[i], n) == 0;
+		if (!ok)
+			fatal("unknown setting %.*s (known: SIM_WATCHDOG=seconds, SIM_STATS=0|1)",
+			      (int)n, *e);
+	}
+	const char *w = getenv("SIM_WATCHDOG");
+	S.watchdog_s = 10;
+	if (w) {
+		uint64_t s = parse_u64("SIM_WATCHDOG", w);
+		if (s < 1 || s > 86400)
+			fatal("SIM_WATCHDOG=%s: expected 1..86400 seconds", w);
+		S.watchdog_s = (int)s;
+	}
+	const char *st = getenv("SIM_STATS");
+	if (st && strcmp(st, "0") != 0 && strcmp(st, "1") != 0)
+		fatal("SIM_STATS=%s: expected 0 or 1", st);
+	S.stats = st == NULL || strcmp(st, "1") == 0;
+
+	const char *seed = getenv("SEED");
+	if (seed && *seed) {
+		S.seed = parse_u64("SEED", seed);
+	} else {
+		/* No seed given: draw one and export it, so the tester uses
+		 * it too and a failure can print it. */
+		uint64_t s = 0;
+		if (__real_getrandom(&s, sizeof s, 0) != (ssize_t)sizeof s)
+			s = (uint64_t)wall_ns();
+		S.seed = s % 10000000000ULL;
+		char buf[32];
+		snprintf(buf, sizeof buf, "%llu", (unsigned long long)S.seed);
+		setenv("SEED", buf, 1);
+	}
+}
+
+/* A fresh scheduler whose only thread is the caller. */
+static void start_scheduler(void)
+{
+	for (sim_thread *t = S.all; t;) {
+		sim_thread *next = t->all_next;
+		if (t != S.cur)
+			zombie_free(t);
+		t = next;
+	}
+	sim_thread *me = S.cur;
+	S.all = NULL;
+	S.timers = NULL;
+	S.nrun = 0;
+	S.next_id = 0;
+	if (me == NULL)
+		me = thread_new();
+	else {
+		memset(me, 0, sizeof *me);
+		me->runq_pos = -1;
+		me->id = S.next_id++;
+		S.all = me;
+	}
+	me->state = RUNNING;
+	runq_add(me);
+	S.cur = me;
+	S.now = CLOCK_START_NS;
+	S.sched_rng.s = S.seed ^ 0x7363686564756c65ULL;   /* "schedule" */
+	S.random_rng.s = S.seed ^ 0x72616e646f6d0000ULL;  /* "random" */
+	atomic_store(&S.points, 0);
+	S.switches = S.threads = 0;
+	S.wall_start = wall_ns();
+	S.watchdog_started = false;
+}
+
+static void print_stats(void)
+{
+	if (!S.stats || S.threads == 0)
+		return;
+	dsim_stats st;
+	dsim_get_stats(&st);
+	printf("  ... sim: %.1f s virtual, %.3f s wall, %llu points, %llu switches, "
+	       "%llu threads, SEED=%llu\n",
+	       (double)st.virtual_ns / NS_PER_S, (double)st.wall_ns / NS_PER_S,
+	       (unsigned long long)st.points, (unsigned long long)st.switches,
+	       (unsigned long long)st.threads, (unsigned long long)S.seed);
+	fflush(stdout);
+}
+
+static void after_fork_in_child(void)
+{
+	start_scheduler();
+	atexit(print_stats);
+}
+
+__attribute__((constructor)) static void dsim_init(void)
+{
+	read_settings();
+	start_scheduler();
+	pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+/* A real thread that fails the run when the running thread has reached
+ * no synchronization point for SIM_WATCHDOG seconds of wall time (a
+ * thread that spins without yielding would otherwise hang the run). */
+static void *watchdog_main(void *arg)
+{
+	(void)arg;
+	uint64_t last = atomic_load(&S.points);
+	int64_t since = wall_ns();
+	for (;;) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		__real_nanosleep(&ts, NULL);
+		uint64_t p = atomic_load_explicit(&S.points, memory_order_relaxed);
+		int64_t now = wall_ns();
+		if (p != last) {
+			last = p;
+			since = now;
+			continue;
+		}
+		if (now - since >= (int64_t)S.watchdog_s * NS_PER_S) {
+			sim_thread *t = S.cur;
+			char name[64], msg[300];
+			thread_name(t, name, sizeof name);
+			int n = snprintf(msg, sizeof msg,
+					 "\ndsim: thread %d [%s] has run for %d s of wall time without "
+					 "reaching a synchronization point (a spin that never yields?); "
+					 "seed: SEED=%llu\n",
+					 t->id, name, S.watchdog_s, (unsigned long long)S.seed);
+			if (write(2, msg, (size_t)n) < 0) {
+			}
+			/* Name it, and where it is, the way gdb would. */
+			char cmd[128];
+			snprintf(cmd, sizeof cmd,
+				 "gdb -batch -p %d -ex bt 2>/dev/null | grep '^#' | head -8 >&2",
+				 (int)getpid());
+			if (system(cmd) < 0) {
+			}
+			_exit(3);
+		}
+	}
+	return NULL;
+}
+
+static void start_watchdog(void)
+{
+	if (S.watchdog_started)
+		return;
+	S.watchdog_started = true;
+	pthread_t tid;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (__real_pthread_create(&tid, &attr, watchdog_main, NULL) != 0)
+		fatal("cannot start the watchdog thread");
+	pthread_attr_destroy(&attr);
+}
+
+/* ---- threads ---- */
+
+static void thread_exit(void *ret) __attribute__((noreturn));
+
+static void thread_entry(void)
+{
+	sim_thread *me = S.cur;
+	thread_exit(me->start(me->arg));
+}
+
+static void zombie_free(sim_thread *t)
+{
+	if (t->stack)
+		munmap(t->stack, t->stack_size);
+	free(t);
+}
+
+/* Threads that ended detached: freed by the next thread to run, since
+ * a thread cannot free the stack it stands on. */
+static sim_thread *zombies;
+
+static void reap_zombies(void)
+{
+	while (zombies) {
+		sim_thread *t = zombies;
+		zombies = t->qnext;
+		zombie_free(t);
+	}
+}
+
+static void thread_exit(void *ret)
+{
+	sim_thread *me = S.cur;
+	me->ret = ret;
+	me->state = DONE;
+	runq_remove(me);
+	if (me->joiner)
+		wake(me->joiner);
+	if (me->detached) {
+		unlink_thread(me);
+		me->qnext = zombies;
+		zombies = me;
+	}
+	S.now += POINT_NS;
+	fire_timers();
+	schedule();
+	fatal("a finished thread was scheduled");
+}
+
+int __wrap_pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn)(void *),
+			  void *arg)
+{
+	reap_zombies();
+	size_t size = STACK_DEFAULT;
+	int detach = PTHREAD_CREATE_JOINABLE;
+	if (attr) {
+		size_t want;
+		if (pthread_attr_getstacksize(attr, &want) == 0 && want > size)
+			size = want;
+		pthread_attr_getdetachstate(attr, &detach);
+	}
+	size = (size + 4095) & ~(size_t)4095;
+	/* One guard page below the stack: an overflow faults at once. */
+	char *mem = mmap(NULL, size + 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		return EAGAIN;
+	mprotect(mem, 4096, PROT_NONE);
+
+	sim_thread *t = thread_new();
+	t->stack = mem;
+	t->stack_size = size + 4096;
+	t->start = fn;
+	t->arg = arg;
+	t->detached = detach == PTHREAD_CREATE_DETACHED;
+	t->sp = initial_stack(mem + 4096, size);
+	t->state = RUNNING;
+	runq_add(t);
+	S.threads++;
+	*tid = (pthread_t)t;
+	start_watchdog();
+	point(POINT_NS);
+	return 0;
+}
+
+int __wrap_pthread_join(pthread_t tid, void **ret)
+{
+	sim_thread *t = (sim_thread *)tid;
+	if (t == S.cur)
+		return EDEADLK;
+	if (t->detached || t->joiner)
+		return EINVAL;
+	while (t->state != DONE) {
+		t->joiner = S.cur;
+		block(W_JOIN, t, __builtin_return_address(0));
+	}
+	if (ret)
+		*ret = t->ret;
+	unlink_thread(t);
+	zombie_free(t);
+	point(POINT_NS);
+	return 0;
+}
+
+int __wrap_pthread_detach(pthread_t tid)
+{
+	sim_thread *t = (sim_thread *)tid;
+	if (t->state == DONE) {
+		unlink_thread(t);
+		zombie_free(t);
+	} else {
+		t->detached = true;
+	}
+	return 0;
+}
+
+void __wrap_pthread_exit(void *ret)
+{
+	if (S.cur->start == NULL)
+		exit(0); /* the main thread: the process ends (others are fibers) */
+	thread_exit(ret);
+}
+
+pthread_t __wrap_pthread_self(void)
+{
+	return (pthread_t)S.cur;
+}
+
+int __wrap_pthread_setname_np(pthread_t tid, const char *name)
+{
+	sim_thread *t = (sim_thread *)tid;
+	snprintf(t->name, sizeof t->name, "%s", name);
+	return 0;
+}
+
+/* ---- mutexes ---- */
+
+int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+	(void)attr;
+	memset(m, 0, sizeof *m);
+	return 0;
+}
+
+int __wrap_pthread_mutex_destroy(pthread_mutex_t *m)
+{
+	sim_mutex *sm = (sim_mutex *)m;
+	return sm->owner || sm->q.head ? EBUSY : 0;
+}
+
+static void note_held(const void *m, void *site)
+{
+	sim_thread *me = S.cur;
+	if (me->nheld < MAX_HELD)
+		me->held[me->nheld++] = (held_lock){ m, site };
+}
+
+static void note_released(const void *m)
+{
+	sim_thread *me = S.cur;
+	for (int i = me->nheld - 1; i >= 0; i--)
+		if (me->held[i].mutex == m) {
+			me->held[i] = me->held[--me->nheld];
+			return;
+		}
+}
+
+static void mutex_acquire(sim_mutex *sm, void *site)
+{
+	while (sm->owner) {
+		if (sm->owner == S.cur)
+			fatal("thread %d locks a mutex it already holds (self-deadlock)", S.cur->id);
+		queue_push(&sm->q, S.cur);
+		block(W_MUTEX, sm, site);
+	}
+	sm->owner = S.cur;
+	note_held(sm, site);
+}
+
+/* Release without a scheduling point; the first waiter may run again. */
+static void mutex_release(sim_mutex *sm)
+{
+	sm->owner = NULL;
+	note_released(sm);
+	sim_thread *w = queue_pop(&sm->q);
+	if (w)
+		wake(w);
+}
+
+int __wrap_pthread_mutex_lock(pthread_mutex_t *m)
+{
+	sim_mutex *sm = (sim_mutex *)m;
+	point(POINT_NS);
+	mutex_acquire(sm, __builtin_return_address(0));
+	return 0;
+}
+
+int __wrap_pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	sim_mutex *sm = (sim_mutex *)m;
+	point(POINT_NS);
+	if (sm->owner)
+		return EBUSY;
+	sm->owner = S.cur;
+	note_held(sm, __builtin_return_address(0));
+	return 0;
+}
+
+int __wrap_pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	sim_mutex *sm = (sim_mutex *)m;
+	if (sm->owner != S.cur)
+		fatal("thread %d unlocks a mutex it does not hold", S.cur->id);
+	mutex_release(sm);
+	point(POINT_NS);
+	return 0;
+}
+
+/* ---- condition variables ---- */
+
+int __wrap_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+	(void)attr; /* every clock is the virtual one */
+	memset(c, 0, sizeof *c);
+	return 0;
+}
+
+int __wrap_pthread_cond_destroy(pthread_cond_t *c)
+{
+	return ((sim_cond *)c)->q.head ? EBUSY : 0;
+}
+
+static int64_t timespec_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+}
+
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime,
+		     void *site)
+{
+	sim_cond *sc = (sim_cond *)c;
+	sim_mutex *sm = (sim_mutex *)m;
+	if (sm->owner != S.cur)
+		fatal("thread %d waits on a condition without holding its mutex", S.cur->id);
+	sim_thread *me = S.cur;
+	mutex_release(sm);
+	me->timed_out = false;
+	if (abstime && timespec_ns(abstime) <= S.now) {
+		me->timed_out = true;
+		point(POINT_NS);
+	} else {
+		queue_push(&sc->q, me);
+		if (abstime)
+			timer_add(me, timespec_ns(abstime));
+		block(W_COND, sc, site);
+	}
+	bool timed_out = me->timed_out;
+	mutex_acquire(sm, site);
+	return timed_out ? ETIMEDOUT : 0;
+}
+
+int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	return cond_wait(c, m, NULL, __builtin_return_address(0));
+}
+
+int __wrap_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+				  const struct timespec *abstime)
+{
+	return cond_wait(c, m, abstime, __builtin_return_address(0));
+}
+
+int __wrap_pthread_cond_signal(pthread_cond_t *c)
+{
+	sim_thread *w = queue_pop(&((sim_cond *)c)->q);
+	if (w)
+		wake(w);
+	point(POINT_NS);
+	return 0;
+}
+
+int __wrap_pthread_cond_broadcast(pthread_cond_t *c)
+{
+	for (sim_thread *w; (w = queue_pop(&((sim_cond *)c)->q)) != NULL;)
+		wake(w);
+	point(POINT_NS);
+	return 0;
+}
+
+/* ---- time ---- */
+
+int __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	(void)clk; /* one virtual clock for all */
+	ts->tv_sec = S.now / NS_PER_S;
+	ts->tv_nsec = S.now % NS_PER_S;
+	return 0;
+}
+
+static void sleep_until(int64_t deadline, void *site)
+{
+	if (deadline <= S.now) {
+		point(POINT_NS);
+		return;
+	}
+	timer_add(S.cur, deadline);
+	block(W_SLEEP, NULL, site);
+}
+
+int __wrap_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	if (req->tv_nsec < 0 || req->tv_nsec >= NS_PER_S || req->tv_sec < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	sleep_until(S.now + timespec_ns(req), __builtin_return_address(0));
+	if (rem)
+		rem->tv_sec = rem->tv_nsec = 0;
+	return 0;
+}
+
+int __wrap_clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+			   struct timespec *rem)
+{
+	(void)clk;
+	int64_t deadline = flags & TIMER_ABSTIME ? timespec_ns(req) : S.now + timespec_ns(req);
+	sleep_until(deadline, __builtin_return_address(0));
+	if (rem)
+		rem->tv_sec = rem->tv_nsec = 0;
+	return 0;
+}
+
+int __wrap_usleep(useconds_t us)
+{
+	sleep_until(S.now + (int64_t)us * 1000, __builtin_return_address(0));
+	return 0;
+}
+
+unsigned __wrap_sleep(unsigned s)
+{
+	sleep_until(S.now + (int64_t)s * NS_PER_S, __builtin_return_address(0));
+	return 0;
+}
+
+int __wrap_sched_yield(void)
+{
+	point(YIELD_NS);
+	return 0;
+}
+
+/* Randomness the code asks the OS for comes from SEED too. */
+ssize_t __wrap_getrandom(void *buf, size_t len, unsigned flags)
+{
+	(void)flags;
+	unsigned char *p = buf;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t r = rng_next(&S.random_rng);
+		memcpy(p + i, &r, len - i < 8 ? len - i : 8);
+	}
+	return (ssize_t)len;
+}
+
+/* ---- dsim.h ---- */
+
+void dsim_get_stats(dsim_stats *st)
+{
+	st->points = atomic_load(&S.points);
+	st->switches = S.switches;
+	st->threads = S.threads;
+	st->virtual_ns = S.now - CLOCK_START_NS;
+	st->wall_ns = wall_ns() - S.wall_start;
+}
+
+uint64_t dsim_seed(void)
+{
+	return S.seed;
+}

@@ -1,0 +1,42 @@
+/* dsim.h: the deterministic simulator behind `make sim`.
+ *
+ * In the sim build every pthread call, clock read and sleep of our code is
+ * redirected here at link time (ld --wrap, see the Makefile), so raft.c,
+ * labrpc.c, chan.c and the tests run unchanged, but:
+ *
+ *   - one thread at a time: each pthread is a fiber on one OS thread, and
+ *     at every synchronization point (mutex lock and unlock, condition wait,
+ *     signal and broadcast, thread create, join and exit, sleep, yield) a
+ *     PRNG seeded from SEED picks which runnable thread goes on;
+ *   - virtual time: clock_gettime reads a virtual clock, which moves by a
+ *     tick at each synchronization point and jumps to the earliest deadline
+ *     when no thread can run, so sleeps cost no wall time;
+ *   - exact replay: nothing else decides the run, so SEED=s repeats it;
+ *   - deadlock detection: when no thread can run and none has a deadline,
+ *     it prints Go's "all threads are asleep - deadlock!" and each
+ *     thread's wait, and the process exits with status 2.
+ *
+ * Settings (environment): SEED (decimal; drawn and exported when unset),
+ * SIM_WATCHDOG (wall seconds a thread may run without reaching a
+ * synchronization point before the run fails; default 10), SIM_STATS=0
+ * (no statistics line at the end of each test process). */
+#ifndef DSIM_H
+#define DSIM_H
+
+#include <stdint.h>
+
+/* Counters of this process since it started (or forked). */
+typedef struct {
+	uint64_t points;      /* synchronization points */
+	uint64_t switches;    /* times another thread was given the CPU */
+	uint64_t threads;     /* threads created */
+	int64_t virtual_ns;   /* virtual time elapsed */
+	int64_t wall_ns;      /* real time elapsed */
+} dsim_stats;
+
+void dsim_get_stats(dsim_stats *st);
+
+/* The seed this process's schedule comes from. */
+uint64_t dsim_seed(void);
+
+#endif
