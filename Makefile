@@ -3,7 +3,9 @@
 #   make test [RUN=regex]   build and run the tests (RUN as in go test -run)
 #   make tsan [RUN=regex]   the same under ThreadSanitizer
 #   make asan [RUN=regex]   the same under AddressSanitizer + UBSan
-#   make stress RUN=regex [N=100] [P=2] [SAN=tsan|asan]
+#   make sim [RUN=regex]    the same tests in deterministic simulation (dsim/):
+#                           virtual time, one thread at a time; SEED=s replays
+#   make stress RUN=regex [N=100] [P=2] [SAN=tsan|asan | SIM=1 [SEED=s]]
 #                           run the tests N times, P at a time (tools/dstest)
 #   make bench [ARGS="--seconds S --peers N --clients W"]
 #                           throughput and latency (bench/bench.c), optimized
@@ -68,6 +70,7 @@ endef
 $(foreach v,plain tsan asan sim,$(eval $(call variant,$(v))))
 
 # The simulator's own test programs: a planted deadlock and a spin.
+.SECONDARY: build/sim/dsim/deadlock_demo.o build/sim/dsim/spin_demo.o
 build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o build/sim/util.o
 	$(CC) $(FLAGS_sim) -pthread -o $@ $^ $(LDFLAGS_sim)
 
@@ -84,8 +87,10 @@ asan: deps build/asan/tests
 	$(RUN_asan) ./build/asan/tests "$(RUN)"
 
 # Every test in deterministic simulation (see dsim/dsim.h); SEED=s replays.
+# Then the seeds that once failed (dsim/regressions.txt) that RUN selects.
 sim: deps build/sim/tests build/sim/dsim_deadlock_demo build/sim/dsim_spin_demo
 	$(RUN_sim) ./build/sim/tests "$(RUN)"
+	@dsim/regress ./build/sim/tests "$(RUN)"
 
 # The benchmark: the library built again with full optimization.
 BENCH_SRCS := $(LIB_SRCS) bench/bench.c
@@ -107,9 +112,11 @@ bench: deps build/bench/bench
 N ?= 100
 P ?= 2
 SAN ?=
+SIM ?=
 stress: deps
 	@if [ -z "$(RUN)" ]; then echo "make stress needs RUN=regex"; exit 2; fi
-	/usr/bin/python3 tools/dstest -n $(N) -p $(P) $(if $(SAN),--sanitizer $(SAN)) "$(RUN)"
+	/usr/bin/python3 tools/dstest -n $(N) -p $(P) $(if $(SAN),--sanitizer $(SAN)) \
+	  $(if $(SIM),--sim $(if $(SEED),--seed $(SEED))) "$(RUN)"
 
 # Debian packages we need: Check (and pkg-config to find it), and rich for
 # the Python tools.  Installs only what is missing.
