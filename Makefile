@@ -75,7 +75,7 @@ build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o buil
 	$(CC) $(FLAGS_sim) -pthread -o $@ $^ $(LDFLAGS_sim)
 
 # Without RUN, the tools' own tests run too.
-test: deps build/plain/tests build/plain/raftsim
+test: deps build/plain/tests $(RAFTSIM)
 	$(RUN_plain) ./build/plain/tests "$(RUN)"
 	@if [ -z "$(RUN)" ]; then echo "Running the tools' tests"; \
 	  /usr/bin/python3 -m unittest discover -s tools -p 'test_*.py'; fi
@@ -98,12 +98,14 @@ build/bench/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
 	@mkdir -p build/bench
 	$(CC) $(CSTD) $(WARN) -O3 -DNDEBUG -pthread -o $@ $(BENCH_SRCS)
 
+# The binary sits next to its object (build/plain/raftsim/ is a folder).
+RAFTSIM := build/plain/raftsim/raftsim
 RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c raftsim/raftsim.c)
-build/plain/raftsim: $(RAFTSIM_OBJS)
+$(RAFTSIM): $(RAFTSIM_OBJS)
 	$(CC) $(FLAGS_plain) -pthread -o $@ $^ $(CHECK_LIBS)
 
-run: deps build/plain/raftsim
-	./build/plain/raftsim $(ARGS)
+run: deps $(RAFTSIM)
+	./$(RAFTSIM) $(ARGS)
 
 ARGS ?=
 bench: deps build/bench/bench

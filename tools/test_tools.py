@@ -172,7 +172,7 @@ if __name__ == "__main__":
 
 
 class TestRaftsim(unittest.TestCase):
-    BIN = os.path.join(ROOT, "build", "plain", "raftsim")
+    BIN = os.path.join(ROOT, "build", "plain", "raftsim", "raftsim")
 
     def run_sim(self, *args):
         return subprocess.run([self.BIN, "--seconds", "3", "--seed", "11", *args], cwd=ROOT,
