@@ -167,6 +167,32 @@ class TestDstest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
 
 
+class TestDstestSim(unittest.TestCase):
+    """dstest --sim: a seed per run, failing seeds listed with their replay."""
+
+    dstest = TestDstest.dstest
+
+    def test_sim_runs_show_virtual_time(self):
+        r = self.dstest("--sim", "--seed", "7", "-n", "2", "TestInitialElection2A")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        row = next(l for l in r.stdout.splitlines() if "TestInitialElection2A" in l)
+        # Failed, Total, then the mean virtual seconds (an election test: ~3 s).
+        self.assertRegex(row, r"│\s*0\s*│\s*2\s*│\s*[34]\.\d\d\s*│")
+
+    def test_failing_seeds_are_listed_with_their_replay(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = self.dstest("--sim", "--seed", "40", "-n", "2", "-o", d, "TestToolsSelfCheck",
+                            env={"DSTEST_SELFTEST_FAIL": "1"})
+            self.assertEqual(r.returncode, 1)
+            for seed in (40, 41):
+                self.assertIn(f"SEED={seed} make sim RUN='^TestToolsSelfCheck$'", r.stdout)
+
+    def test_sim_and_sanitizer_cannot_mix(self):
+        r = self.dstest("--sim", "--sanitizer", "tsan", "TestToolsSelfCheck")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot be combined", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
 
