@@ -406,14 +406,10 @@ static void deadlock(void)
 	fprintf(stderr, "(dsim: at virtual time %.3f s, seed: SEED=%llu)\n",
 		(double)(S.now - CLOCK_START_NS) / NS_PER_S, (unsigned long long)S.seed);
 	/* Oldest first, as Go lists goroutines. */
-	int n = 0;
-	for (sim_thread *t = S.all; t; t = t->all_next)
-		n++;
 	for (int id = 0; id < S.next_id; id++)
 		for (sim_thread *t = S.all; t; t = t->all_next)
 			if (t->id == id && t->state == BLOCKED)
 				report_thread(t);
-	(void)n;
 	fprintf(stderr, "\n");
 	_exit(2);
 }
