@@ -5,9 +5,15 @@
  * service reading its apply channel (count += 1, sum += command; every 100
  * applied commands it calls Snapshot(index, its 16-byte state); a snapshot
  * message sets its applied index).  Once a leader is elected, W closed-loop
- * clients each Start a unique 8-byte command on the leader and wait, on a
- * condition variable, until a majority of services have applied that
- * index.  Latency is from Start to majority applied.
+ * clients each Start a unique 8-byte command on the leader and wait until
+ * a majority of services have applied that index.  Latency is from Start
+ * to majority applied.
+ *
+ * Clients wait the way a lab 3 key/value server's handlers do: each waits
+ * on its own condition variable for its own index, and the service that
+ * moves the majority-applied index wakes exactly the clients whose index
+ * it has now reached (a heap of waiting clients ordered by index), never
+ * all of them.
  *
  *   bench                                   the table: N in {3,5} x W in {1,8,64}, 5 s each
  *   bench --seconds S --peers N --clients W one row */
@@ -31,6 +37,7 @@
 #define MAX_PEERS 7
 
 typedef struct bench bench;
+typedef struct client client;
 
 typedef struct {
 	bench *b;
@@ -47,10 +54,11 @@ struct bench {
 	service svc[MAX_PEERS];
 	Persister *ps[MAX_PEERS];
 
-	pthread_mutex_t mu;          /* guards applied[] and majority */
-	pthread_cond_t advanced;     /* majority moved */
+	pthread_mutex_t mu;          /* guards applied[], majority, waiting */
 	int applied[MAX_PEERS];
 	int majority;                /* highest index a majority has applied */
+	client **waiting;            /* a min-heap on wait_index */
+	int nwaiting;
 
 	atomic_bool stop;
 	atomic_int leader;
@@ -58,26 +66,122 @@ struct bench {
 	atomic_long ops;
 };
 
-static int cmp_int(const void *a, const void *b)
+/* A client of the service: Start, then wait for its own index. */
+struct client {
+	bench *b;
+	int id;
+	pthread_cond_t cv;           /* signalled when its index is reached */
+	int wait_index;              /* under b->mu; 0 when not waiting */
+	int64_t *lat;
+	size_t n, cap;
+};
+
+/* ---- the waiting clients, a min-heap on wait_index (b->mu held) ---- */
+
+static bool waits_before(client *x, client *y)
 {
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
+	return x->wait_index < y->wait_index;
 }
 
-/* A service applied index: move the majority index, wake clients. */
+static void heap_swap(bench *b, int i, int j)
+{
+	client *t = b->waiting[i];
+	b->waiting[i] = b->waiting[j];
+	b->waiting[j] = t;
+}
+
+static void heap_push(bench *b, client *c)
+{
+	int i = b->nwaiting++;
+	b->waiting[i] = c;
+	while (i > 0 && waits_before(b->waiting[i], b->waiting[(i - 1) / 2])) {
+		heap_swap(b, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static client *heap_pop(bench *b)
+{
+	client *top = b->waiting[0];
+	b->waiting[0] = b->waiting[--b->nwaiting];
+	for (int i = 0;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		if (l < b->nwaiting && waits_before(b->waiting[l], b->waiting[m]))
+			m = l;
+		if (r < b->nwaiting && waits_before(b->waiting[r], b->waiting[m]))
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(b, i, m);
+		i = m;
+	}
+	return top;
+}
+
+/* Wake exactly the clients whose index a majority has now applied. */
+static void wake_reached(bench *b)
+{
+	while (b->nwaiting > 0 && b->waiting[0]->wait_index <= b->majority) {
+		client *c = heap_pop(b);
+		c->wait_index = 0;
+		pthread_cond_signal(&c->cv);
+	}
+}
+
+/* The highest index that a majority of services have applied: the
+ * (N/2+1)-th largest of applied[]. */
+static int majority_applied(const bench *b)
+{
+	int sorted[MAX_PEERS];
+	for (int i = 0; i < b->npeers; i++) {
+		int v = b->applied[i], j = i;
+		for (; j > 0 && sorted[j - 1] < v; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = v;
+	}
+	return sorted[b->npeers / 2];
+}
+
+/* A service applied index: move the majority index, wake whom it reached. */
 static void note_applied(bench *b, int peer, int index)
 {
 	pthread_mutex_lock(&b->mu);
 	if (index > b->applied[peer]) {
 		b->applied[peer] = index;
-		int sorted[MAX_PEERS];
-		memcpy(sorted, b->applied, sizeof(int) * (size_t)b->npeers);
-		qsort(sorted, (size_t)b->npeers, sizeof(int), cmp_int);
-		int maj = sorted[b->npeers - (b->npeers / 2 + 1)];
+		int maj = majority_applied(b);
 		if (maj > b->majority) {
 			b->majority = maj;
-			pthread_cond_broadcast(&b->advanced);
+			wake_reached(b);
 		}
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Wait until a majority has applied index, or the run stops; true when
+ * it was applied. */
+static bool wait_applied(client *c, int index)
+{
+	bench *b = c->b;
+	pthread_mutex_lock(&b->mu);
+	if (b->majority < index && !atomic_load(&b->stop)) {
+		c->wait_index = index;
+		heap_push(b, c);
+		while (c->wait_index != 0 && !atomic_load(&b->stop))
+			pthread_cond_wait(&c->cv, &b->mu);
+	}
+	bool done = b->majority >= index;
+	pthread_mutex_unlock(&b->mu);
+	return done;
+}
+
+/* The run is over: wake every client still waiting. */
+static void wake_all_clients(bench *b)
+{
+	pthread_mutex_lock(&b->mu);
+	while (b->nwaiting > 0) {
+		client *c = heap_pop(b);
+		c->wait_index = 0;
+		pthread_cond_signal(&c->cv);
 	}
 	pthread_mutex_unlock(&b->mu);
 }
@@ -167,13 +271,6 @@ static int find_leader(bench *b)
 	}
 }
 
-typedef struct {
-	bench *b;
-	int id;
-	int64_t *lat;
-	size_t n, cap;
-} client;
-
 static void *client_main(void *arg)
 {
 	client *c = arg;
@@ -190,12 +287,7 @@ static void *client_main(void *arg)
 			atomic_store(&b->leader, find_leader(b));
 			continue;
 		}
-		pthread_mutex_lock(&b->mu);
-		while (b->majority < index && !atomic_load(&b->stop))
-			pthread_cond_wait(&b->advanced, &b->mu);
-		bool done = b->majority >= index;
-		pthread_mutex_unlock(&b->mu);
-		if (!done)
+		if (!wait_applied(c, index))
 			break;
 		if (c->n == c->cap) {
 			c->cap = c->cap ? c->cap * 2 : 1024;
@@ -227,11 +319,11 @@ static void run_row(int npeers, int nclients, double seconds)
 	b.npeers = npeers;
 	b.nclients = nclients;
 	pthread_mutex_init(&b.mu, NULL);
-	pthread_cond_init(&b.advanced, NULL);
 	start_cluster(&b, random_seed());
 	atomic_store(&b.leader, find_leader(&b));
 
 	client *cl = xcalloc((size_t)nclients, sizeof *cl);
+	b.waiting = xcalloc((size_t)nclients, sizeof *b.waiting);
 	pthread_t *th = xcalloc((size_t)nclients, sizeof *th);
 	int rpc0 = labrpc_total_count(b.net);
 	int64_t bytes0 = labrpc_total_bytes(b.net);
@@ -239,13 +331,12 @@ static void run_row(int npeers, int nclients, double seconds)
 	int64_t t0 = now_us();
 	for (int i = 0; i < nclients; i++) {
 		cl[i] = (client){ .b = &b, .id = i + 1 };
+		pthread_cond_init(&cl[i].cv, NULL);
 		pthread_create(&th[i], NULL, client_main, &cl[i]);
 	}
 	sleep_ms((int64_t)(seconds * 1000));
 	atomic_store(&b.stop, true);
-	pthread_mutex_lock(&b.mu);
-	pthread_cond_broadcast(&b.advanced);
-	pthread_mutex_unlock(&b.mu);
+	wake_all_clients(&b);
 	for (int i = 0; i < nclients; i++)
 		pthread_join(th[i], NULL);
 	double elapsed = (double)(now_us() - t0) / 1e6;
@@ -262,6 +353,7 @@ static void run_row(int npeers, int nclients, double seconds)
 		memcpy(all + k, cl[i].lat, cl[i].n * sizeof *all);
 		k += cl[i].n;
 		free(cl[i].lat);
+		pthread_cond_destroy(&cl[i].cv);
 	}
 	qsort(all, n, sizeof *all, cmp_i64);
 	int64_t p50 = n ? all[n / 2] : 0, p99 = n ? all[(n * 99) / 100] : 0;
@@ -272,8 +364,8 @@ static void run_row(int npeers, int nclients, double seconds)
 	free(all);
 	free(cl);
 	free(th);
+	free(b.waiting);
 	stop_cluster(&b);
-	pthread_cond_destroy(&b.advanced);
 	pthread_mutex_destroy(&b.mu);
 }
 
