@@ -15,6 +15,12 @@ Chan *chan_make(size_t elem_size);
  * becomes, before a receiver took the value) closed: the value was not
  * delivered and still belongs to the sender. */
 bool chan_send(Chan *ch, const void *elem);
+/* Sends the n values at elems in order, as if n goroutines queued in
+ * that order each sent one: blocks until receivers have taken them all,
+ * each receiver taking the next without waiting for the sender to run.
+ * Returns how many were taken (fewer than n when the channel is or
+ * becomes closed); the rest still belong to the sender. */
+size_t chan_send_all(Chan *ch, const void *elems, size_t n);
 /* Blocks for a value.  False once the channel is closed (nothing is
  * left behind in an unbuffered channel). */
 bool chan_recv(Chan *ch, void *elem);

@@ -131,9 +131,72 @@ START_TEST(TestChanCloseWakes)
 }
 END_TEST
 
+enum { RUN_LEN = 1000 };
+
+typedef struct {
+	Chan *ch;
+	int values[RUN_LEN];
+	size_t sent;
+} run_arg;
+
+static void *send_run(void *p)
+{
+	run_arg *a = p;
+	a->sent = chan_send_all(a->ch, a->values, RUN_LEN);
+	return NULL;
+}
+
+/* chan_send_all delivers its run in order, to whichever receivers come,
+ * and returns only once the last value has been taken. */
+START_TEST(TestChanSendAllInOrder)
+{
+	run_arg a = { .ch = chan_make(sizeof(int)) };
+	for (int i = 0; i < RUN_LEN; i++)
+		a.values[i] = i + 1;
+	a.sent = 12345;
+	pthread_t th;
+	pthread_create(&th, NULL, send_run, &a);
+	int v = 0;
+	for (int i = 0; i < RUN_LEN - 1; i++) {
+		ck_assert(chan_recv(a.ch, &v));
+		ck_assert_int_eq(v, i + 1);
+	}
+	sleep_ms(50);
+	ck_assert_msg(a.sent == 12345, "chan_send_all returned before its last value was taken");
+	ck_assert(chan_recv(a.ch, &v));
+	ck_assert_int_eq(v, RUN_LEN);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(a.sent, RUN_LEN);
+	chan_free(a.ch);
+}
+END_TEST
+
+/* Closed part way through a run: it says how many were taken. */
+START_TEST(TestChanSendAllClosed)
+{
+	run_arg a = { .ch = chan_make(sizeof(int)) };
+	for (int i = 0; i < RUN_LEN; i++)
+		a.values[i] = i + 1;
+	pthread_t th;
+	pthread_create(&th, NULL, send_run, &a);
+	int v = 0;
+	for (int i = 0; i < 10; i++) {
+		ck_assert(chan_recv(a.ch, &v));
+		ck_assert_int_eq(v, i + 1);
+	}
+	chan_close(a.ch);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(a.sent, 10);
+	ck_assert(!chan_recv(a.ch, &v));
+	chan_free(a.ch);
+}
+END_TEST
+
 static const test_entry chan_tests[] = {
 	TEST_ENTRY(TestChanRendezvous, 10),
 	TEST_ENTRY(TestChanManySendersReceivers, 60),
 	TEST_ENTRY(TestChanCloseWakes, 10),
+	TEST_ENTRY(TestChanSendAllInOrder, 10),
+	TEST_ENTRY(TestChanSendAllClosed, 10),
 };
 TEST_GROUP(chan, chan_tests);
