@@ -70,8 +70,10 @@ struct bench {
 struct client {
 	bench *b;
 	int id;
-	pthread_cond_t cv;           /* signalled when its index is reached */
-	int wait_index;              /* under b->mu; 0 when not waiting */
+	int wait_index;              /* under b->mu: the index it waits for */
+	pthread_mutex_t mu;          /* guards reached, so that a wake-up */
+	pthread_cond_t cv;           /* never waits for b->mu */
+	bool reached;                /* its index was applied, or the run ended */
 	int64_t *lat;
 	size_t n, cap;
 };
@@ -118,14 +120,22 @@ static client *heap_pop(bench *b)
 	return top;
 }
 
-/* Wake exactly the clients whose index a majority has now applied. */
-static void wake_reached(bench *b)
+/* Take off the heap every client whose index a majority has now applied
+ * (b->mu held); they are woken once the lock is released. */
+static int pop_reached(bench *b, client **reached)
 {
-	while (b->nwaiting > 0 && b->waiting[0]->wait_index <= b->majority) {
-		client *c = heap_pop(b);
-		c->wait_index = 0;
-		pthread_cond_signal(&c->cv);
-	}
+	int n = 0;
+	while (b->nwaiting > 0 && b->waiting[0]->wait_index <= b->majority)
+		reached[n++] = heap_pop(b);
+	return n;
+}
+
+static void wake(client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->reached = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
 }
 
 /* The highest index that a majority of services have applied: the
@@ -142,19 +152,24 @@ static int majority_applied(const bench *b)
 	return sorted[b->npeers / 2];
 }
 
-/* A service applied index: move the majority index, wake whom it reached. */
+/* A service applied index: move the majority index, wake exactly the
+ * clients it reached. */
 static void note_applied(bench *b, int peer, int index)
 {
+	client *reached[b->nclients > 0 ? b->nclients : 1];
+	int n = 0;
 	pthread_mutex_lock(&b->mu);
 	if (index > b->applied[peer]) {
 		b->applied[peer] = index;
 		int maj = majority_applied(b);
 		if (maj > b->majority) {
 			b->majority = maj;
-			wake_reached(b);
+			n = pop_reached(b, reached);
 		}
 	}
 	pthread_mutex_unlock(&b->mu);
+	for (int i = 0; i < n; i++)
+		wake(reached[i]);
 }
 
 /* Wait until a majority has applied index, or the run stops; true when
@@ -163,12 +178,20 @@ static bool wait_applied(client *c, int index)
 {
 	bench *b = c->b;
 	pthread_mutex_lock(&b->mu);
-	if (b->majority < index && !atomic_load(&b->stop)) {
+	bool wait = b->majority < index && !atomic_load(&b->stop);
+	if (wait) {
 		c->wait_index = index;
+		c->reached = false;
 		heap_push(b, c);
-		while (c->wait_index != 0 && !atomic_load(&b->stop))
-			pthread_cond_wait(&c->cv, &b->mu);
 	}
+	pthread_mutex_unlock(&b->mu);
+	if (wait) {
+		pthread_mutex_lock(&c->mu);
+		while (!c->reached)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_lock(&b->mu);
 	bool done = b->majority >= index;
 	pthread_mutex_unlock(&b->mu);
 	return done;
@@ -177,13 +200,14 @@ static bool wait_applied(client *c, int index)
 /* The run is over: wake every client still waiting. */
 static void wake_all_clients(bench *b)
 {
+	client *reached[b->nclients > 0 ? b->nclients : 1];
 	pthread_mutex_lock(&b->mu);
-	while (b->nwaiting > 0) {
-		client *c = heap_pop(b);
-		c->wait_index = 0;
-		pthread_cond_signal(&c->cv);
-	}
+	int n = 0;
+	while (b->nwaiting > 0)
+		reached[n++] = heap_pop(b);
 	pthread_mutex_unlock(&b->mu);
+	for (int i = 0; i < n; i++)
+		wake(reached[i]);
 }
 
 static void *service_main(void *arg)
@@ -331,6 +355,7 @@ static void run_row(int npeers, int nclients, double seconds)
 	int64_t t0 = now_us();
 	for (int i = 0; i < nclients; i++) {
 		cl[i] = (client){ .b = &b, .id = i + 1 };
+		pthread_mutex_init(&cl[i].mu, NULL);
 		pthread_cond_init(&cl[i].cv, NULL);
 		pthread_create(&th[i], NULL, client_main, &cl[i]);
 	}
@@ -354,6 +379,7 @@ static void run_row(int npeers, int nclients, double seconds)
 		k += cl[i].n;
 		free(cl[i].lat);
 		pthread_cond_destroy(&cl[i].cv);
+		pthread_mutex_destroy(&cl[i].mu);
 	}
 	qsort(all, n, sizeof *all, cmp_i64);
 	int64_t p50 = n ? all[n / 2] : 0, p99 = n ? all[(n * 99) / 100] : 0;
