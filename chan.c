@@ -96,20 +96,38 @@ static void moved_one(park_queue *q, parked *p)
 	pthread_cond_signal(&p->cv);
 }
 
-size_t chan_send_all(Chan *ch, const void *elems, size_t n)
+/* Hand values from elems on, straight into the hands of receivers already
+ * waiting (ch->mu held, channel open).  Returns how many were taken. */
+static size_t hand_to_receivers(Chan *ch, const void *elems, size_t n)
 {
 	const char *next = elems;
 	size_t sent = 0;
+	for (parked *r; sent < n && (r = ch->receivers.head) != NULL; sent++) {
+		memcpy(r->elem, next + sent * ch->elem_size, ch->elem_size);
+		moved_one(&ch->receivers, r);
+	}
+	return sent;
+}
+
+size_t chan_send_all(Chan *ch, const void *elems, size_t n)
+{
+	size_t sent = 0;
 	pthread_mutex_lock(&ch->mu);
 	if (!ch->closed) {
-		/* Straight into the hands of receivers already waiting. */
-		for (parked *r; sent < n && (r = ch->receivers.head) != NULL; sent++) {
-			memcpy(r->elem, next + sent * ch->elem_size, ch->elem_size);
-			moved_one(&ch->receivers, r);
-		}
+		sent = hand_to_receivers(ch, elems, n);
 		if (sent < n)
 			sent = park(ch, &ch->senders, (void *)elems, n, sent);
 	}
+	pthread_mutex_unlock(&ch->mu);
+	return sent;
+}
+
+size_t chan_offer_all(Chan *ch, const void *elems, size_t n)
+{
+	size_t sent = 0;
+	pthread_mutex_lock(&ch->mu);
+	if (!ch->closed)
+		sent = hand_to_receivers(ch, elems, n);
 	pthread_mutex_unlock(&ch->mu);
 	return sent;
 }

@@ -21,6 +21,11 @@ bool chan_send(Chan *ch, const void *elem);
  * Returns how many were taken (fewer than n when the channel is or
  * becomes closed); the rest still belong to the sender. */
 size_t chan_send_all(Chan *ch, const void *elems, size_t n);
+/* Go's non-blocking send (a select with a default), for a run of values:
+ * hands values from elems on, in order, to receivers already waiting, and
+ * returns at once how many were taken (0 when nobody waits); the rest
+ * still belong to the sender. */
+size_t chan_offer_all(Chan *ch, const void *elems, size_t n);
 /* Blocks for a value.  False once the channel is closed (nothing is
  * left behind in an unbuffered channel). */
 bool chan_recv(Chan *ch, void *elem);

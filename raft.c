@@ -90,6 +90,10 @@ typedef struct sender {
 	struct sender *next_idle, *next_all;
 } sender;
 
+/* Wake-ups an entry point collects while it holds rf->mu, to make once it
+ * has let go (unlock_and_wake()). */
+#define MAX_COLLECTED_WAKES 8
+
 struct Raft {
 	pthread_mutex_t mu;
 	atomic_int refs;
@@ -114,6 +118,7 @@ struct Raft {
 	labgob_encoder log_enc;
 	uint8_t *snapshot;
 	size_t snapshot_len;
+	bool log_unsaved;       /* Start appended entries persist() has not saved */
 
 	/* Volatile state on all servers. */
 	int commit_index;
@@ -124,6 +129,7 @@ struct Raft {
 	int election_round;     /* tells this round's votes from older ones */
 	int64_t leader_heard_ms; /* last AppendEntries/InstallSnapshot of our term */
 	bool snapshot_pending;  /* an installed snapshot for the applier */
+	bool delivering;        /* a thread is sending on apply_ch */
 
 	/* Volatile state on leaders. */
 	int *next_index;
@@ -139,6 +145,12 @@ struct Raft {
 	pthread_cond_t apply_cv;
 	pthread_cond_t ticker_cv;   /* Kill wakes the ticker's sleep */
 	sender *idle_senders, *senders;
+
+	/* Wake-ups held back until rf->mu is released (lock_collecting()). */
+	bool collecting;
+	sender *senders_to_wake[MAX_COLLECTED_WAKES];
+	int nsenders_to_wake;
+	bool applier_to_wake;
 };
 
 /* ---- the log: all index arithmetic lives here ---- */
@@ -297,6 +309,20 @@ static void persist(Raft *rf)
 	Debug(dPersist, "S%d saved T%d voted %d log (%d..%d] %zu bytes", rf->me, rf->current_term,
 	      rf->voted_for, log_base_index(rf), log_last_index(rf), e.len);
 	labgob_encoder_free(&e);
+	/* All of the log is saved now: a leader counts itself as holding
+	 * what Start appended. */
+	rf->log_unsaved = false;
+	if (rf->state == LEADER)
+		rf->match_index[rf->me] = log_last_index(rf);
+}
+
+/* A leader saves what Start appended before any message carries it, not
+ * in Start itself: Start leaves it to whoever sends next, so a burst of
+ * Starts that waits for a reply costs one save, not one each. */
+static void save_new_entries(Raft *rf)
+{
+	if (rf->log_unsaved)
+		persist(rf);
 }
 
 void raft_persistent_state_free(raft_persistent_state *st)
@@ -448,6 +474,76 @@ static void become_leader(Raft *rf)
 			replicate_to(rf, p, true);
 }
 
+void apply_msg_free(ApplyMsg *m)
+{
+	free(m->command);
+	free(m->snapshot);
+	m->command = m->snapshot = NULL;
+}
+
+static bool deliver_directly(Raft *rf);
+
+/* ---- wake-ups after the unlock ----
+ *
+ * glibc does not hand a mutex over to the thread a signal wakes: woken
+ * while we still hold rf->mu, it runs only to sleep again on the mutex,
+ * a second hand-off as dear as the first.  The busy entry points (Start,
+ * a sender handling its reply, the AppendEntries handler) therefore lock
+ * with lock_collecting(), and the sender and applier wake-ups they cause
+ * wait in rf until unlock_and_wake() has released the mutex.  Elsewhere
+ * they happen at once. */
+
+static void lock_collecting(Raft *rf)
+{
+	pthread_mutex_lock(&rf->mu);
+	rf->collecting = true;
+}
+
+/* s has a job (rf->mu held). */
+static void wake_sender(Raft *rf, sender *s)
+{
+	if (rf->collecting && rf->nsenders_to_wake < MAX_COLLECTED_WAKES)
+		rf->senders_to_wake[rf->nsenders_to_wake++] = s;
+	else
+		pthread_cond_signal(&s->cv);
+}
+
+/* There is something to apply (rf->mu held). */
+static void wake_applier(Raft *rf)
+{
+	if (rf->collecting)
+		rf->applier_to_wake = true;
+	else
+		pthread_cond_signal(&rf->apply_cv);
+}
+
+/* Release rf->mu, then make the wake-ups collected since
+ * lock_collecting(): the senders first, so that their RPCs are on their
+ * way, then the apply path, which hands new entries to a waiting service
+ * itself rather than wake the applier thread for them.  Senders and
+ * condition variables live as long as rf, so they may be signalled after
+ * the unlock. */
+static void unlock_and_wake(Raft *rf)
+{
+	sender *wake[MAX_COLLECTED_WAKES];
+	int n = rf->nsenders_to_wake;
+	memcpy(wake, rf->senders_to_wake, (size_t)n * sizeof *wake);
+	bool applier = rf->applier_to_wake;
+	rf->collecting = false;
+	rf->nsenders_to_wake = 0;
+	rf->applier_to_wake = false;
+	pthread_mutex_unlock(&rf->mu);
+	for (int i = 0; i < n; i++)
+		pthread_cond_signal(&wake[i]->cv);
+	if (!applier)
+		return;
+	pthread_mutex_lock(&rf->mu);
+	applier = !deliver_directly(rf);
+	pthread_mutex_unlock(&rf->mu);
+	if (applier)
+		pthread_cond_signal(&rf->apply_cv);
+}
+
 /* ---- sending RPCs through the sender pool ---- */
 
 static void *sender_main(void *arg);
@@ -459,7 +555,7 @@ static void send_rpc(Raft *rf, rpc_job *job)
 	if (s) {
 		rf->idle_senders = s->next_idle;
 		s->job = job;
-		pthread_cond_signal(&s->cv);
+		wake_sender(rf, s);
 		return;
 	}
 	s = xcalloc(1, sizeof *s);
@@ -654,6 +750,7 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 	}
 	rf->last_sent_ms[peer] = now;
 	rf->pending[peer] = false;
+	save_new_entries(rf);
 	if (rf->next_index[peer] <= log_base_index(rf)) {
 		send_install_snapshot(rf, peer);
 		return;
@@ -691,7 +788,7 @@ static void set_commit_index(Raft *rf, int index)
 		return;
 	Debug(dCommit, "S%d commit %d -> %d", rf->me, rf->commit_index, index);
 	rf->commit_index = index;
-	pthread_cond_signal(&rf->apply_cv);
+	wake_applier(rf);
 	/* A leader tells the followers now rather than at the next
 	 * heartbeat, so they apply without waiting (coalesced like the
 	 * entries: a follower with an AppendEntries in flight gets it with
@@ -802,7 +899,7 @@ static bool next_entry(append_entries_args *a, int *term, const uint8_t **cmd, s
 
 static void append_entries(Raft *rf, append_entries_args *a, append_entries_reply *r)
 {
-	pthread_mutex_lock(&rf->mu);
+	lock_collecting(rf);
 	bool changed = handle_term(rf, a->term);
 	r->success = false;
 	r->xterm = -1;
@@ -884,7 +981,7 @@ out:
 	if (changed)
 		persist(rf);
 	r->term = rf->current_term;
-	pthread_mutex_unlock(&rf->mu);
+	unlock_and_wake(rf);
 }
 
 /* ---- snapshots ---- */
@@ -994,7 +1091,7 @@ static void *sender_main(void *arg)
 		bool ok = !atomic_load(&rf->dead) &&
 			  labrpc_call(rf->peers[job->peer], rpc_methods[job->kind], job->args,
 				      job->args_len, &reply, &len);
-		pthread_mutex_lock(&rf->mu);
+		lock_collecting(rf);
 		/* Idle again before handling the reply: the first RPC the reply
 		 * sets off (the rest of the log, the new commit index) comes
 		 * back to this thread, which is awake, instead of waking
@@ -1004,9 +1101,11 @@ static void *sender_main(void *arg)
 		rf->idle_senders = s;
 		if (!atomic_load(&rf->dead))
 			handle_reply(rf, job, ok, reply, len);
+		unlock_and_wake(rf);
 		free(reply);
 		free(job->args);
 		free(job);
+		pthread_mutex_lock(&rf->mu);
 	}
 	pthread_mutex_unlock(&rf->mu);
 	return NULL;
@@ -1098,77 +1197,109 @@ static void *ticker_main(void *arg)
 	return NULL;
 }
 
-void apply_msg_free(ApplyMsg *m)
+/* ---- the apply path ----
+ *
+ * One thread at a time delivers (rf->delivering): the applier thread, or
+ * a thread that has just moved the commit index while the service waits
+ * on the channel.  That one hands the entries straight over once it has
+ * released rf->mu (chan_offer_all(), which never blocks), as Go's
+ * runtime does for a receiver already waiting, so the applier thread need
+ * not be woken for them.  Whatever the service does not take at once is
+ * left to the applier thread, which may wait on the channel. */
+
+static bool apply_pending(Raft *rf)
 {
-	free(m->command);
-	free(m->snapshot);
-	m->command = m->snapshot = NULL;
+	return rf->snapshot_pending || rf->last_applied < rf->commit_index;
 }
 
-/* Send one message; false when the channel is closed or we are dead. */
-static bool deliver(Raft *rf, ApplyMsg *m)
+/* Send the installed snapshot (rf->mu held, released while it sends);
+ * false when the channel is closed or we are dead. */
+static bool deliver_snapshot(Raft *rf)
 {
-	if (atomic_load(&rf->dead) || !chan_send(rf->apply_ch, m)) {
-		apply_msg_free(m);
-		return false;
+	rf->snapshot_pending = false;
+	ApplyMsg m = {
+		.snapshot_valid = true,
+		.snapshot = xmemdup(rf->snapshot, rf->snapshot_len),
+		.snapshot_len = rf->snapshot_len,
+		.snapshot_term = rf->log[0].term,
+		.snapshot_index = log_base_index(rf),
+	};
+	if (m.snapshot_index > rf->last_applied)
+		rf->last_applied = m.snapshot_index;
+	pthread_mutex_unlock(&rf->mu);
+	bool ok = !atomic_load(&rf->dead) && chan_send(rf->apply_ch, &m);
+	if (!ok)
+		apply_msg_free(&m);
+	pthread_mutex_lock(&rf->mu);
+	return ok;
+}
+
+/* Send the committed entries after lastApplied, in order, all in one run
+ * (rf->mu held, released while it sends): the service takes one after
+ * another without a hand-off each.  With wait, until the service has
+ * taken them all; without, only what receivers already waiting take.
+ * Returns false when some were not taken. */
+static bool deliver_committed(Raft *rf, bool wait)
+{
+	int first = rf->last_applied + 1, n = rf->commit_index - rf->last_applied;
+	ApplyMsg *batch = xcalloc((size_t)n, sizeof *batch);
+	for (int i = 0; i < n; i++) {
+		log_entry *e = log_at(rf, first + i);
+		batch[i] = (ApplyMsg){
+			.command_valid = true,
+			.command = xmemdup(e->command, e->command_len),
+			.command_len = e->command_len,
+			.command_index = first + i,
+		};
 	}
-	return true;
+	pthread_mutex_unlock(&rf->mu);
+	size_t sent = 0;
+	if (!atomic_load(&rf->dead))
+		sent = wait ? chan_send_all(rf->apply_ch, batch, (size_t)n)
+			    : chan_offer_all(rf->apply_ch, batch, (size_t)n);
+	for (int i = (int)sent; i < n; i++)
+		apply_msg_free(&batch[i]);
+	free(batch);
+	pthread_mutex_lock(&rf->mu);
+	int last = first + (int)sent - 1;
+	if (last > rf->last_applied)
+		rf->last_applied = last;
+	if (sent > 0)
+		Debug(dCommit, "S%d applied %d..%d", rf->me, first, last);
+	return (int)sent == n;
 }
 
-/* Sends committed entries in index order, and installed snapshots, on the
- * apply channel, with rf->mu released while it sends. */
+/* Deliver what the commit index just uncovered, here and now, if the
+ * service is waiting for it and nobody else is delivering (rf->mu held,
+ * released meanwhile).  False when it is left to the applier thread. */
+static bool deliver_directly(Raft *rf)
+{
+	if (rf->delivering || rf->snapshot_pending || atomic_load(&rf->dead) ||
+	    rf->last_applied >= rf->commit_index)
+		return false;
+	rf->delivering = true;
+	deliver_committed(rf, false);
+	rf->delivering = false;
+	if (atomic_load(&rf->dead))
+		pthread_cond_broadcast(&rf->apply_cv); /* Kill waits for us */
+	return !apply_pending(rf);
+}
+
+/* The applier thread: sends installed snapshots and committed entries, in
+ * index order, on the apply channel, with rf->mu released while it sends. */
 static void *applier_main(void *arg)
 {
 	Raft *rf = arg;
 	pthread_mutex_lock(&rf->mu);
 	while (!atomic_load(&rf->dead)) {
-		if (rf->snapshot_pending) {
-			rf->snapshot_pending = false;
-			ApplyMsg m = {
-				.snapshot_valid = true,
-				.snapshot = xmemdup(rf->snapshot, rf->snapshot_len),
-				.snapshot_len = rf->snapshot_len,
-				.snapshot_term = rf->log[0].term,
-				.snapshot_index = log_base_index(rf),
-			};
-			if (m.snapshot_index > rf->last_applied)
-				rf->last_applied = m.snapshot_index;
-			pthread_mutex_unlock(&rf->mu);
-			bool ok = deliver(rf, &m);
-			pthread_mutex_lock(&rf->mu);
-			if (!ok)
-				break;
-			continue;
-		}
-		if (rf->last_applied >= rf->commit_index) {
+		if (rf->delivering || !apply_pending(rf)) {
 			pthread_cond_wait(&rf->apply_cv, &rf->mu);
 			continue;
 		}
-		int first = rf->last_applied + 1, last = rf->commit_index;
-		int n = last - first + 1;
-		ApplyMsg *batch = xcalloc((size_t)n, sizeof *batch);
-		for (int i = 0; i < n; i++) {
-			log_entry *e = log_at(rf, first + i);
-			batch[i] = (ApplyMsg){
-				.command_valid = true,
-				.command = xmemdup(e->command, e->command_len),
-				.command_len = e->command_len,
-				.command_index = first + i,
-			};
-		}
-		pthread_mutex_unlock(&rf->mu);
-		/* The whole batch at once: the service takes one entry after
-		 * another without a hand-off per entry. */
-		int sent = atomic_load(&rf->dead) ? 0
-						  : (int)chan_send_all(rf->apply_ch, batch, (size_t)n);
-		for (int i = sent; i < n; i++)
-			apply_msg_free(&batch[i]);
-		free(batch);
-		pthread_mutex_lock(&rf->mu);
-		if (first + sent - 1 > rf->last_applied)
-			rf->last_applied = first + sent - 1;
-		Debug(dCommit, "S%d applied %d..%d", rf->me, first, first + sent - 1);
-		if (sent < n)
+		rf->delivering = true;
+		bool ok = rf->snapshot_pending ? deliver_snapshot(rf) : deliver_committed(rf, true);
+		rf->delivering = false;
+		if (!ok)
 			break;
 	}
 	pthread_mutex_unlock(&rf->mu);
@@ -1216,18 +1347,19 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 
 bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term)
 {
-	pthread_mutex_lock(&rf->mu);
+	lock_collecting(rf);
 	bool leader = rf->state == LEADER && !atomic_load(&rf->dead);
 	if (leader) {
 		log_append(rf, rf->current_term, command, len);
-		rf->match_index[rf->me] = log_last_index(rf);
-		persist(rf);
+		rf->log_unsaved = true;
 		Debug(dClient, "S%d Start at %d/T%d", rf->me, log_last_index(rf), rf->current_term);
 		replicate_to_all(rf, false);
+		if (rf->npeers == 1)
+			save_new_entries(rf); /* nobody sends: save now */
 	}
 	*index = log_last_index(rf);
 	*term = rf->current_term;
-	pthread_mutex_unlock(&rf->mu);
+	unlock_and_wake(rf);
 	return leader;
 }
 
@@ -1273,6 +1405,13 @@ void raft_kill(Raft *rf)
 		labrpc_end_abort(rf->peers[p]);
 	pthread_join(rf->ticker, NULL);
 	pthread_join(rf->applier, NULL);
+	/* A thread handing entries over directly finishes at once (it never
+	 * waits on the channel); after that nothing of ours touches apply_ch,
+	 * which the service may then close and free. */
+	pthread_mutex_lock(&rf->mu);
+	while (rf->delivering)
+		pthread_cond_wait(&rf->apply_cv, &rf->mu);
+	pthread_mutex_unlock(&rf->mu);
 	/* No sender starts after dead is set (send_rpc runs only under the
 	 * mutex, from threads that are gone or check dead), so the list is
 	 * complete. */

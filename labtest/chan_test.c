@@ -192,11 +192,48 @@ START_TEST(TestChanSendAllClosed)
 }
 END_TEST
 
+static void *recv_one(void *p)
+{
+	worker_arg *a = p;
+	int v;
+	if (chan_recv(a->ch, &v)) {
+		a->sum = v;
+		a->count = 1;
+	}
+	return NULL;
+}
+
+/* chan_offer_all never blocks: with nobody waiting it hands over nothing;
+ * with one receiver waiting, exactly one value. */
+START_TEST(TestChanOfferAll)
+{
+	Chan *ch = chan_make(sizeof(int));
+	int values[3] = { 5, 6, 7 };
+	ck_assert_int_eq(chan_offer_all(ch, values, 3), 0);
+	worker_arg a = { .ch = ch };
+	pthread_t th;
+	pthread_create(&th, NULL, recv_one, &a);
+	size_t sent = 0;
+	for (int i = 0; i < 1000 && sent == 0; i++) {
+		sleep_ms(1);
+		sent = chan_offer_all(ch, values, 3);
+	}
+	ck_assert_int_eq(sent, 1);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(a.count, 1);
+	ck_assert_int_eq(a.sum, 5);
+	chan_close(ch);
+	ck_assert_int_eq(chan_offer_all(ch, values, 3), 0);
+	chan_free(ch);
+}
+END_TEST
+
 static const test_entry chan_tests[] = {
 	TEST_ENTRY(TestChanRendezvous, 10),
 	TEST_ENTRY(TestChanManySendersReceivers, 60),
 	TEST_ENTRY(TestChanCloseWakes, 10),
 	TEST_ENTRY(TestChanSendAllInOrder, 10),
 	TEST_ENTRY(TestChanSendAllClosed, 10),
+	TEST_ENTRY(TestChanOfferAll, 10),
 };
 TEST_GROUP(chan, chan_tests);
