@@ -71,9 +71,10 @@ struct client {
 	bench *b;
 	int id;
 	int wait_index;              /* under b->mu: the index it waits for */
-	pthread_mutex_t mu;          /* guards reached, so that a wake-up */
-	pthread_cond_t cv;           /* never waits for b->mu */
-	bool reached;                /* its index was applied, or the run ended */
+	pthread_mutex_t mu;          /* guards woken and applied, so that a */
+	pthread_cond_t cv;           /* wake-up never waits for b->mu */
+	bool woken;                  /* its index was applied, or the run ended */
+	bool applied;                /* its index was applied */
 	int64_t *lat;
 	size_t n, cap;
 };
@@ -130,12 +131,15 @@ static int pop_reached(bench *b, client **reached)
 	return n;
 }
 
-static void wake(client *c)
+/* Signalled after the unlock, so that the client does not wake into a
+ * mutex we still hold; its condition variable lives as long as it does. */
+static void wake(client *c, bool applied)
 {
 	pthread_mutex_lock(&c->mu);
-	c->reached = true;
-	pthread_cond_signal(&c->cv);
+	c->woken = true;
+	c->applied = applied;
 	pthread_mutex_unlock(&c->mu);
+	pthread_cond_signal(&c->cv);
 }
 
 /* The highest index that a majority of services have applied: the
@@ -169,7 +173,7 @@ static void note_applied(bench *b, int peer, int index)
 	}
 	pthread_mutex_unlock(&b->mu);
 	for (int i = 0; i < n; i++)
-		wake(reached[i]);
+		wake(reached[i], true);
 }
 
 /* Wait until a majority has applied index, or the run stops; true when
@@ -178,22 +182,20 @@ static bool wait_applied(client *c, int index)
 {
 	bench *b = c->b;
 	pthread_mutex_lock(&b->mu);
-	bool wait = b->majority < index && !atomic_load(&b->stop);
+	bool done = b->majority >= index, wait = !done && !atomic_load(&b->stop);
 	if (wait) {
 		c->wait_index = index;
-		c->reached = false;
+		c->woken = false;
 		heap_push(b, c);
 	}
 	pthread_mutex_unlock(&b->mu);
 	if (wait) {
 		pthread_mutex_lock(&c->mu);
-		while (!c->reached)
+		while (!c->woken)
 			pthread_cond_wait(&c->cv, &c->mu);
+		done = c->applied;
 		pthread_mutex_unlock(&c->mu);
 	}
-	pthread_mutex_lock(&b->mu);
-	bool done = b->majority >= index;
-	pthread_mutex_unlock(&b->mu);
 	return done;
 }
 
@@ -207,7 +209,7 @@ static void wake_all_clients(bench *b)
 		reached[n++] = heap_pop(b);
 	pthread_mutex_unlock(&b->mu);
 	for (int i = 0; i < n; i++)
-		wake(reached[i]);
+		wake(reached[i], false);
 }
 
 static void *service_main(void *arg)
