@@ -12,7 +12,13 @@
  * chan_send_all() parks a whole run of values at once, as n goroutines
  * queued in order on the channel would be: a receiver that comes along
  * takes the next value without sleeping and without waking the sender,
- * which is woken once, when the last value has been taken. */
+ * which is woken once, when the last value has been taken.
+ *
+ * Parked threads sleep on their queue's condition variable, which lives
+ * as long as the channel, so a partner signals it after releasing the
+ * mutex: woken before, the parked thread would run only to sleep again on
+ * the mutex, a second hand-off.  A signal wakes every thread parked on
+ * that side (each checks its own count); the apply channel has one. */
 #include "chan.h"
 
 #include <pthread.h>
@@ -22,17 +28,18 @@
 #include "util.h"
 
 /* A parked sender (elem holds its n values) or receiver (elem is where
- * its one value goes).  It lives on the parked thread's stack. */
+ * its one value goes).  It lives on the parked thread's stack, and only
+ * the channel's mutex guards it. */
 typedef struct parked {
 	void *elem;
 	size_t n;              /* values to move */
 	size_t moved;          /* values partners copied across so far */
-	pthread_cond_t cv;
 	struct parked *next;
 } parked;
 
 typedef struct {
 	parked *head, *tail;
+	pthread_cond_t cv;     /* its parked threads sleep here */
 } park_queue;
 
 struct Chan {
@@ -46,6 +53,8 @@ Chan *chan_make(size_t elem_size)
 {
 	Chan *ch = xcalloc(1, sizeof *ch);
 	pthread_mutex_init(&ch->mu, NULL);
+	pthread_cond_init(&ch->senders.cv, NULL);
+	pthread_cond_init(&ch->receivers.cv, NULL);
 	ch->elem_size = elem_size;
 	return ch;
 }
@@ -76,59 +85,74 @@ static parked *dequeue(park_queue *q)
 static size_t park(Chan *ch, park_queue *q, void *elem, size_t n, size_t moved)
 {
 	parked me = { .elem = elem, .n = n, .moved = moved };
-	pthread_cond_init(&me.cv, NULL);
 	enqueue(q, &me);
 	while (me.moved < me.n && !ch->closed)
-		pthread_cond_wait(&me.cv, &ch->mu);
-	/* Close empties the queues, so nobody points at me any more. */
-	pthread_cond_destroy(&me.cv);
+		pthread_cond_wait(&q->cv, &ch->mu);
+	/* Done or closed, I am off the queue: nobody points at me any more. */
 	return me.moved;
 }
 
-/* Count one value moved for p, which is at the head of q; the last one
- * takes p off the queue and wakes it (ch->mu held: it cannot leave
- * before). */
-static void moved_one(park_queue *q, parked *p)
+/* Count one value moved for p, at the head of q (ch->mu held).  True
+ * when that was its last: p is off the queue, and q's sleepers are to be
+ * woken once the mutex is released. */
+static bool moved_one(park_queue *q, parked *p)
 {
 	if (++p->moved < p->n)
-		return;
+		return false;
 	dequeue(q);
-	pthread_cond_signal(&p->cv);
+	return true;
 }
 
 /* Hand values from elems on, straight into the hands of receivers already
- * waiting (ch->mu held, channel open).  Returns how many were taken. */
-static size_t hand_to_receivers(Chan *ch, const void *elems, size_t n)
+ * waiting (ch->mu held, channel open).  Returns how many were taken;
+ * *wake says whether receivers.cv is to be signalled. */
+static size_t hand_to_receivers(Chan *ch, const void *elems, size_t n, bool *wake)
 {
 	const char *next = elems;
 	size_t sent = 0;
 	for (parked *r; sent < n && (r = ch->receivers.head) != NULL; sent++) {
 		memcpy(r->elem, next + sent * ch->elem_size, ch->elem_size);
-		moved_one(&ch->receivers, r);
+		*wake |= moved_one(&ch->receivers, r);
 	}
 	return sent;
+}
+
+/* Release ch->mu, then wake q's sleepers if wake.  The condition variable
+ * lives as long as the channel, which nobody frees while we are in it. */
+static void unlock_and_wake(Chan *ch, park_queue *q, bool wake)
+{
+	pthread_mutex_unlock(&ch->mu);
+	if (wake)
+		pthread_cond_broadcast(&q->cv);
 }
 
 size_t chan_send_all(Chan *ch, const void *elems, size_t n)
 {
 	size_t sent = 0;
+	bool wake = false;
 	pthread_mutex_lock(&ch->mu);
 	if (!ch->closed) {
-		sent = hand_to_receivers(ch, elems, n);
-		if (sent < n)
+		sent = hand_to_receivers(ch, elems, n, &wake);
+		if (sent < n) {
+			/* Those we filled may sleep on until we sleep. */
+			if (wake)
+				pthread_cond_broadcast(&ch->receivers.cv);
+			wake = false;
 			sent = park(ch, &ch->senders, (void *)elems, n, sent);
+		}
 	}
-	pthread_mutex_unlock(&ch->mu);
+	unlock_and_wake(ch, &ch->receivers, wake);
 	return sent;
 }
 
 size_t chan_offer_all(Chan *ch, const void *elems, size_t n)
 {
 	size_t sent = 0;
+	bool wake = false;
 	pthread_mutex_lock(&ch->mu);
 	if (!ch->closed)
-		sent = hand_to_receivers(ch, elems, n);
-	pthread_mutex_unlock(&ch->mu);
+		sent = hand_to_receivers(ch, elems, n, &wake);
+	unlock_and_wake(ch, &ch->receivers, wake);
 	return sent;
 }
 
@@ -139,34 +163,31 @@ bool chan_send(Chan *ch, const void *elem)
 
 bool chan_recv(Chan *ch, void *elem)
 {
-	pthread_mutex_lock(&ch->mu);
 	size_t got = 0;
+	bool wake = false;
+	pthread_mutex_lock(&ch->mu);
 	if (!ch->closed) {
 		parked *s = ch->senders.head;
 		if (s) {
 			memcpy(elem, (char *)s->elem + s->moved * ch->elem_size, ch->elem_size);
-			moved_one(&ch->senders, s);
+			wake = moved_one(&ch->senders, s);
 			got = 1;
 		} else {
 			got = park(ch, &ch->receivers, elem, 1, 0);
 		}
 	}
-	pthread_mutex_unlock(&ch->mu);
+	unlock_and_wake(ch, &ch->senders, wake);
 	return got == 1;
-}
-
-static void wake_all(park_queue *q)
-{
-	for (parked *p; (p = dequeue(q)) != NULL;)
-		pthread_cond_signal(&p->cv);
 }
 
 void chan_close(Chan *ch)
 {
 	pthread_mutex_lock(&ch->mu);
 	ch->closed = true;
-	wake_all(&ch->senders);
-	wake_all(&ch->receivers);
+	ch->senders.head = ch->senders.tail = NULL;
+	ch->receivers.head = ch->receivers.tail = NULL;
+	pthread_cond_broadcast(&ch->senders.cv);
+	pthread_cond_broadcast(&ch->receivers.cv);
 	pthread_mutex_unlock(&ch->mu);
 }
 
@@ -174,6 +195,8 @@ void chan_free(Chan *ch)
 {
 	if (ch == NULL)
 		return;
+	pthread_cond_destroy(&ch->senders.cv);
+	pthread_cond_destroy(&ch->receivers.cv);
 	pthread_mutex_destroy(&ch->mu);
 	free(ch);
 }
