@@ -38,6 +38,7 @@ SIM_WRAPS := pthread_create pthread_join pthread_detach pthread_exit pthread_sel
              pthread_setname_np pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock \
              pthread_mutex_trylock pthread_mutex_unlock pthread_cond_init pthread_cond_destroy \
              pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast \
+             pthread_barrier_init pthread_barrier_wait pthread_barrier_destroy \
              clock_gettime nanosleep clock_nanosleep usleep sleep sched_yield getrandom
 LDFLAGS_sim := $(foreach s,$(SIM_WRAPS),-Wl,--wrap=$(s))
 EXTRA_SRCS_sim := dsim/dsim.c dsim/test_test.c

@@ -62,7 +62,7 @@ ssize_t __real_getrandom(void *, size_t, unsigned);
 #define MAX_FRAMES 12
 
 typedef enum { RUNNING, BLOCKED, DONE } thread_state;
-typedef enum { W_NONE, W_MUTEX, W_COND, W_JOIN, W_SLEEP } wait_kind;
+typedef enum { W_NONE, W_MUTEX, W_COND, W_JOIN, W_SLEEP, W_BARRIER } wait_kind;
 
 typedef struct held_lock {
 	const void *mutex;
@@ -113,7 +113,13 @@ typedef struct {
 	wait_queue q;
 } sim_cond;
 
+typedef struct {
+	unsigned count, arrived;
+	wait_queue q;
+} sim_barrier;
+
 _Static_assert(sizeof(sim_mutex) <= sizeof(pthread_mutex_t), "sim_mutex fits");
+_Static_assert(sizeof(sim_barrier) <= sizeof(pthread_barrier_t), "sim_barrier fits");
 _Static_assert(sizeof(sim_cond) <= sizeof(pthread_cond_t), "sim_cond fits");
 
 typedef struct { uint64_t s; } rng_t;
@@ -371,6 +377,12 @@ static void report_thread(sim_thread *t)
 		const sim_thread *j = t->wait_obj;
 		snprintf(what, sizeof what, "waits to join thread %d (%s)", j->id,
 			 thread_name((sim_thread *)j, tname, sizeof tname));
+		break;
+	}
+	case W_BARRIER: {
+		const sim_barrier *b = t->wait_obj;
+		snprintf(what, sizeof what, "waits at barrier %p (%u of %u arrived)", t->wait_obj,
+			 b->arrived, b->count);
 		break;
 	}
 	default:
@@ -1068,6 +1080,39 @@ int __wrap_pthread_cond_broadcast(pthread_cond_t *c)
 	for (sim_thread *w; (w = queue_pop(&((sim_cond *)c)->q)) != NULL;)
 		wake(w);
 	point(POINT_NS);
+	return 0;
+}
+
+/* ---- barriers ---- */
+
+int __wrap_pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr,
+				unsigned count)
+{
+	(void)attr;
+	if (count == 0)
+		return EINVAL;
+	memset(b, 0, sizeof *b);
+	((sim_barrier *)b)->count = count;
+	return 0;
+}
+
+int __wrap_pthread_barrier_destroy(pthread_barrier_t *b)
+{
+	return ((sim_barrier *)b)->q.head ? EBUSY : 0;
+}
+
+int __wrap_pthread_barrier_wait(pthread_barrier_t *b)
+{
+	sim_barrier *sb = (sim_barrier *)b;
+	if (++sb->arrived == sb->count) {
+		sb->arrived = 0;
+		for (sim_thread *w; (w = queue_pop(&sb->q)) != NULL;)
+			wake(w);
+		point(POINT_NS);
+		return PTHREAD_BARRIER_SERIAL_THREAD;
+	}
+	queue_push(&sb->q, S.cur);
+	block(W_BARRIER, sb, __builtin_return_address(0));
 	return 0;
 }
 

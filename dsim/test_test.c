@@ -129,6 +129,50 @@ START_TEST(TestSimVirtualTime)
 }
 END_TEST
 
+typedef struct {
+	pthread_barrier_t *b;
+	int *phase;
+	int serial;
+} barrier_arg;
+
+static void *barrier_main(void *p)
+{
+	barrier_arg *a = p;
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(a->phase[0], round);
+		if (pthread_barrier_wait(a->b) == PTHREAD_BARRIER_SERIAL_THREAD) {
+			a->serial++;
+			a->phase[0]++;
+		}
+		pthread_barrier_wait(a->b);
+	}
+	return NULL;
+}
+
+/* Barriers are simulated too: nobody passes before all have arrived. */
+START_TEST(TestSimBarrier)
+{
+	enum { N = 4 };
+	pthread_barrier_t b;
+	pthread_barrier_init(&b, NULL, N);
+	int phase = 0;
+	barrier_arg args[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		args[i] = (barrier_arg){ &b, &phase, 0 };
+		pthread_create(&th[i], NULL, barrier_main, &args[i]);
+	}
+	int serials = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		serials += args[i].serial;
+	}
+	ck_assert_int_eq(phase, 3);
+	ck_assert_int_eq(serials, 3);
+	pthread_barrier_destroy(&b);
+}
+END_TEST
+
 /* The same seed gives a byte-identical VERBOSE=1 log, timestamps
  * included; another seed gives another schedule. */
 START_TEST(TestSimReplay)
@@ -228,6 +272,7 @@ END_TEST
 
 static const test_entry dsim_tests[] = {
 	TEST_ENTRY(TestSimVirtualTime, 10),
+	TEST_ENTRY(TestSimBarrier, 10),
 	TEST_ENTRY(TestSimReplay, 60),
 	TEST_ENTRY(TestSimDeadlockReported, 10),
 	TEST_ENTRY(TestSimWatchdog, 20),
