@@ -75,6 +75,7 @@ $(foreach v,plain tsan asan sim,$(eval $(call variant,$(v))))
 
 # The simulator's own test programs: a planted deadlock and a spin.
 .SECONDARY: build/sim/dsim/deadlock_demo.o build/sim/dsim/spin_demo.o
+build/sim/tests: | build/sim/dsim_deadlock_demo build/sim/dsim_spin_demo
 build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o build/sim/util.o
 	$(CC) $(FLAGS_sim) -pthread -o $@ $^ $(LDFLAGS_sim)
 
@@ -92,7 +93,7 @@ asan: deps build/asan/tests
 
 # Every test in deterministic simulation (see dsim/dsim.h); SEED=s replays.
 # Then the seeds that once failed (dsim/regressions.txt) that RUN selects.
-sim: deps build/sim/tests build/sim/dsim_deadlock_demo build/sim/dsim_spin_demo
+sim: deps build/sim/tests
 	$(RUN_sim) ./build/sim/tests "$(RUN)"
 	@dsim/regress ./build/sim/tests "$(RUN)"
 
