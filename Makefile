@@ -103,6 +103,8 @@ build/bench/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
 	@mkdir -p build/bench
 	$(CC) $(CSTD) $(WARN) -O3 -DNDEBUG -pthread -o $@ $(BENCH_SRCS)
 
+# The binary sits next to its object (build/plain/raftsim/ is a folder).
+RAFTSIM := build/plain/raftsim/raftsim
 RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c raftsim/raftsim.c)
 $(RAFTSIM): $(RAFTSIM_OBJS)
 	$(CC) $(FLAGS_plain) -pthread -o $@ $^ $(CHECK_LIBS)
