@@ -11,6 +11,7 @@
  * an apply-channel send, or a sleep. */
 #define _GNU_SOURCE
 #include "raft.h"
+#include "raftstate.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -92,7 +93,6 @@ typedef struct sender {
 
 struct Raft {
 	pthread_mutex_t mu;
-	atomic_int refs;
 	atomic_bool dead;
 	bool joined;
 
@@ -1098,13 +1098,6 @@ static void *ticker_main(void *arg)
 	return NULL;
 }
 
-void apply_msg_free(ApplyMsg *m)
-{
-	free(m->command);
-	free(m->snapshot);
-	m->command = m->snapshot = NULL;
-}
-
 /* Send one message; false when the channel is closed or we are dead. */
 static bool deliver(Raft *rf, ApplyMsg *m)
 {
@@ -1183,7 +1176,6 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	pthread_mutex_init(&rf->mu, NULL);
 	pthread_cond_init(&rf->apply_cv, NULL);
 	cond_init_monotonic(&rf->ticker_cv);
-	atomic_init(&rf->refs, 1);
 	atomic_init(&rf->dead, false);
 	rf->peers = xmemdup(peers, (size_t)npeers * sizeof *peers);
 	rf->npeers = npeers;
@@ -1282,16 +1274,8 @@ void raft_kill(Raft *rf)
 		pthread_join(s->tid, NULL);
 }
 
-void raft_retain(Raft *rf)
+void raft_free(Raft *rf)
 {
-	atomic_fetch_add(&rf->refs, 1);
-}
-
-void raft_release(Raft *rf)
-{
-	if (rf == NULL || atomic_fetch_sub(&rf->refs, 1) != 1)
-		return;
-	raft_kill(rf);
 	for (sender *s = rf->senders, *next; s; s = next) {
 		next = s->next_all;
 		pthread_cond_destroy(&s->cv);
@@ -1319,9 +1303,8 @@ void raft_release(Raft *rf)
 
 /* ---- RPC handlers: decode, call the receiver, encode ---- */
 
-static int rpc_request_vote(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
+int raft_request_vote(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	Raft *rf = rcvr;
 	int term, candidate, last_index, last_term;
 	labgob_get_int(args, &term, 0, INT_MAX);
 	labgob_get_int(args, &candidate, 0, rf->npeers - 1);
@@ -1339,9 +1322,8 @@ static int rpc_request_vote(void *rcvr, labgob_decoder *args, labgob_encoder *re
 	return 0;
 }
 
-static int rpc_append_entries(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
+int raft_append_entries(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	Raft *rf = rcvr;
 	append_entries_args a;
 	labgob_get_int(args, &a.term, 0, INT_MAX);
 	labgob_get_int(args, &a.leader, 0, rf->npeers - 1);
@@ -1372,9 +1354,8 @@ static int rpc_append_entries(void *rcvr, labgob_decoder *args, labgob_encoder *
 	return 0;
 }
 
-static int rpc_install_snapshot(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
+int raft_install_snapshot(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	Raft *rf = rcvr;
 	int term, leader, last_index, last_term;
 	const uint8_t *data;
 	size_t len;
@@ -1391,26 +1372,7 @@ static int rpc_install_snapshot(void *rcvr, labgob_decoder *args, labgob_encoder
 	return 0;
 }
 
-static const labrpc_method raft_methods[] = {
-	{ "RequestVote", rpc_request_vote },
-	{ "AppendEntries", rpc_append_entries },
-	{ "InstallSnapshot", rpc_install_snapshot },
-};
-
-static void release_service(void *rcvr)
-{
-	raft_release(rcvr);
-}
-
-labrpc_service *raft_service(Raft *rf)
-{
-	raft_retain(rf);
-	labrpc_service *svc = labrpc_make_service("Raft", rf, raft_methods,
-						  sizeof raft_methods / sizeof raft_methods[0],
-						  release_service);
-	/* Each handler holds rf->mu for a moment and never waits on anything
-	 * else (the applier, not a handler, sends on applyCh), so labrpc may
-	 * run it on the caller's thread. */
-	labrpc_service_set_inline(svc);
-	return svc;
-}
+/* Each handler holds rf->mu for a moment and never waits on anything else
+ * (the applier, not a handler, sends on applyCh), so labrpc may run it on
+ * the caller's thread. */
+const bool raft_handlers_never_block = true;

@@ -24,7 +24,7 @@
 #include "../labgob/labgob.h"
 #include "../labrpc/labrpc.h"
 #include "../persister.h"
-#include "../raft.h"
+#include "../raft_harness.h"
 #include "../util.h"
 
 #define SNAPSHOT_EVERY 100

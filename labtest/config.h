@@ -11,7 +11,7 @@
 #include "../chan.h"
 #include "../labrpc/labrpc.h"
 #include "../persister.h"
-#include "../raft.h"
+#include "../raft_harness.h"
 #include "../util.h"
 
 /* The tests' interface{} commands: a tagged byte blob ('i' + an encoded
