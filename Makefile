@@ -11,6 +11,7 @@
 #                           throughput and latency (bench/bench.c), optimized
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
+#   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
 #   make deps               install what a fresh Debian machine lacks
 #
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
@@ -26,6 +27,8 @@ TEST_SRCS := labtest/main.c labtest/config.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
 SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
+# The tests of our raft.c's own decoder are not in a student's tree.
+TEST_DEFS := $(if $(wildcard labtest/raft_persist_test.c),-DWITH_RAFT_PERSIST_TEST)
 
 FLAGS_plain := -O2 -g
 FLAGS_tsan  := -O1 -g -fsanitize=thread
@@ -58,13 +61,13 @@ export RUN
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench run deps clean
+.PHONY: all test tsan asan sim stress bench run handout deps clean
 all: build/plain/tests
 
 define variant
 build/$(1)/%.o: %.c | deps-quiet
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CSTD) $$(WARN) $$(FLAGS_$(1)) $$(CHECK_CFLAGS) -pthread -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CSTD) $$(WARN) $$(FLAGS_$(1)) $$(TEST_DEFS) $$(CHECK_CFLAGS) -pthread -MMD -MP -c $$< -o $$@
 
 build/$(1)/tests: $$(patsubst %.c,build/$(1)/%.o,$$(SRCS) $$(EXTRA_SRCS_$(1)))
 	$$(CC) $$(FLAGS_$(1)) -pthread -o $$@ $$^ $$(CHECK_LIBS) $$(LDFLAGS_$(1))
@@ -124,6 +127,10 @@ stress: deps
 	@if [ -z "$(RUN)" ]; then echo "make stress needs RUN=regex"; exit 2; fi
 	/usr/bin/python3 tools/dstest -n $(N) -p $(P) $(if $(SAN),--sanitizer $(SAN)) \
 	  $(if $(SIM),--sim $(if $(SEED),--seed $(SEED))) "$(RUN)"
+
+DIR ?=
+handout:
+	@sh tools/mkhandout "$(DIR)"
 
 # Debian packages we need: Check (and pkg-config to find it), and rich for
 # the Python tools.  Installs only what is missing.
