@@ -1,6 +1,8 @@
 # The C port of MIT 6.5840 Lab 2 (Raft).
 #
-#   make test [RUN=regex]   build and run the tests (RUN as in go test -run)
+#   make test [RUN=regex] [COUNT=n] [FAILFAST=1]
+#                           build and run the tests (as go test -run -count -failfast;
+#                           RUN is a POSIX ERE, \\d \\w \\s accepted)
 #   make tsan [RUN=regex]   the same under ThreadSanitizer
 #   make asan [RUN=regex]   the same under AddressSanitizer + UBSan
 #   make sim [RUN=regex]    the same tests in deterministic simulation (dsim/):
@@ -23,7 +25,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft_harness.c raft.c
-TEST_SRCS := labtest/main.c labtest/config.c labtest/test_test.c \
+TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
 SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
@@ -57,6 +59,8 @@ RUN_sim   :=
 
 RUN ?=
 export RUN
+# go test's -count and -failfast (labtest/main.c reads them).
+export COUNT FAILFAST
 
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
@@ -106,9 +110,7 @@ build/bench/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
 	@mkdir -p build/bench
 	$(CC) $(CSTD) $(WARN) -O3 -DNDEBUG -pthread -o $@ $(BENCH_SRCS)
 
-# The binary sits next to its object (build/plain/raftsim/ is a folder).
-RAFTSIM := build/plain/raftsim/raftsim
-RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c raftsim/raftsim.c)
+RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c labtest/report.c raftsim/raftsim.c)
 $(RAFTSIM): $(RAFTSIM_OBJS)
 	$(CC) $(FLAGS_plain) -pthread -o $@ $^ $(CHECK_LIBS)
 
