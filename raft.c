@@ -396,21 +396,30 @@ static void reset_election_timer(Raft *rf)
 		now_ms() + ELECTION_TIMEOUT_MIN_MS + prng_intn(&rf->rng, ELECTION_TIMEOUT_SPAN_MS);
 }
 
+/* Every change of role or term goes through here, and is logged in the one
+ * form tools/dslogs reads: "S1 T4 follower -> T5 candidate". */
+static void set_role(Raft *rf, int term, role r)
+{
+	if (term == rf->current_term && r == rf->state)
+		return;
+	Debug(dTerm, "S%d T%d %s -> T%d %s", rf->me, rf->current_term, role_names[rf->state], term,
+	      role_names[r]);
+	rf->current_term = term;
+	rf->state = r;
+}
+
 /* A higher term was seen (in any RPC or reply): adopt it, forget the vote,
- * step down.  The caller persists. */
+ * step down; or the leader of our term was heard: a candidate steps down.
+ * The caller persists. */
 static void become_follower(Raft *rf, int term)
 {
-	if (term > rf->current_term) {
-		Debug(dTerm, "S%d T%d -> T%d, %s -> follower", rf->me, rf->current_term, term,
-		      role_names[rf->state]);
-		rf->current_term = term;
+	if (term > rf->current_term)
 		rf->voted_for = NONE;
-	}
 	/* A deposed leader's election timer is stale: start a fresh one,
 	 * giving the new leader time to be heard. */
 	if (rf->state == LEADER)
 		reset_election_timer(rf);
-	rf->state = FOLLOWER;
+	set_role(rf, term > rf->current_term ? term : rf->current_term, FOLLOWER);
 }
 
 /* Every RPC and reply first compares terms (Figure 2, all servers).
@@ -429,7 +438,7 @@ static void become_leader(Raft *rf)
 {
 	Debug(dLeader, "S%d leader for T%d with %d votes, log (%d..%d]", rf->me, rf->current_term,
 	      rf->votes, log_base_index(rf), log_last_index(rf));
-	rf->state = LEADER;
+	set_role(rf, rf->current_term, LEADER);
 	for (int p = 0; p < rf->npeers; p++) {
 		rf->next_index[p] = log_last_index(rf) + 1;
 		rf->match_index[p] = 0;
@@ -521,8 +530,7 @@ static void send_vote_requests(Raft *rf, int term, bool pre)
 
 static void start_election(Raft *rf)
 {
-	rf->state = CANDIDATE;
-	rf->current_term++;
+	set_role(rf, rf->current_term + 1, CANDIDATE);
 	rf->voted_for = rf->me;
 	rf->votes = 1;
 	rf->election_round++;
@@ -814,7 +822,7 @@ static void append_entries(Raft *rf, append_entries_args *a, append_entries_repl
 	}
 	/* The leader of this term: a candidate steps down, and no one
 	 * starts an election while it is heard. */
-	rf->state = FOLLOWER;
+	become_follower(rf, rf->current_term);
 	reset_election_timer(rf);
 	rf->leader_heard_ms = now_ms();
 
@@ -912,7 +920,7 @@ static void install_snapshot(Raft *rf, int term, int leader, int last_index, int
 	pthread_mutex_lock(&rf->mu);
 	bool changed = handle_term(rf, term);
 	if (term == rf->current_term) {
-		rf->state = FOLLOWER;
+		become_follower(rf, rf->current_term);
 		reset_election_timer(rf);
 		rf->leader_heard_ms = now_ms();
 		/* Never move the service backwards: ignore what we have. */
