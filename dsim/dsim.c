@@ -634,6 +634,8 @@ static uint64_t parse_u64(const char *name, const char *v)
 
 extern char **environ;
 
+static void read_seed(void);
+
 static void read_settings(void)
 {
 	static const char *const known[] = { "SIM_WATCHDOG", "SIM_STATS" };
@@ -661,19 +663,19 @@ static void read_settings(void)
 		fatal("SIM_STATS=%s: expected 0 or 1", st);
 	S.stats = st == NULL || strcmp(st, "1") == 0;
 
+	read_seed();
+}
+
+/* The seed: SEED, or one drawn from the OS.  The runner gives each test
+ * its own SEED (drawn with getrandom, which comes from this seed), and a
+ * test's process reads it again after the fork (after_fork_in_child). */
+static void read_seed(void)
+{
 	const char *seed = getenv("SEED");
 	if (seed && *seed) {
 		S.seed = parse_u64("SEED", seed);
-	} else {
-		/* No seed given: draw one and export it, so the tester uses
-		 * it too and a failure can print it. */
-		uint64_t s = 0;
-		if (__real_getrandom(&s, sizeof s, 0) != (ssize_t)sizeof s)
-			s = (uint64_t)wall_ns();
-		S.seed = s % 10000000000ULL;
-		char buf[32];
-		snprintf(buf, sizeof buf, "%llu", (unsigned long long)S.seed);
-		setenv("SEED", buf, 1);
+	} else if (__real_getrandom(&S.seed, sizeof S.seed, 0) != (ssize_t)sizeof S.seed) {
+		S.seed = (uint64_t)wall_ns();
 	}
 }
 
@@ -727,6 +729,7 @@ static void print_stats(void)
 
 static void after_fork_in_child(void)
 {
+	read_seed();
 	start_scheduler();
 	atexit(print_stats);
 }
