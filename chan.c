@@ -21,6 +21,7 @@
 typedef struct parked {
 	void *elem;
 	bool done;             /* a partner copied the value across */
+	const atomic_bool *stop; /* a sender that may be called off, or NULL */
 	pthread_cond_t cv;
 	struct parked *next;
 } parked;
@@ -65,16 +66,42 @@ static parked *dequeue(park_queue *q)
 	return p;
 }
 
-/* Park on q until a partner is done with us or the channel closes
- * (ch->mu held).  True when the partner copied the value across. */
-static bool park(Chan *ch, park_queue *q, void *elem)
+/* Take p off q, wherever it is. */
+static void unlink_parked(park_queue *q, parked *p)
 {
-	parked me = { .elem = elem };
+	parked *prev = NULL;
+	for (parked *x = q->head; x; prev = x, x = x->next) {
+		if (x != p)
+			continue;
+		if (prev)
+			prev->next = x->next;
+		else
+			q->head = x->next;
+		if (q->tail == x)
+			q->tail = prev;
+		return;
+	}
+}
+
+static bool stopped(const atomic_bool *stop)
+{
+	return stop && atomic_load(stop);
+}
+
+/* Park on q until a partner is done with us, the channel closes, or (a
+ * sender) *stop is set (ch->mu held).  True when the partner copied the
+ * value across. */
+static bool park(Chan *ch, park_queue *q, void *elem, const atomic_bool *stop)
+{
+	parked me = { .elem = elem, .stop = stop };
 	pthread_cond_init(&me.cv, NULL);
 	enqueue(q, &me);
-	while (!me.done && !ch->closed)
+	while (!me.done && !ch->closed && !stopped(stop))
 		pthread_cond_wait(&me.cv, &ch->mu);
-	/* Close empties the queues, so nobody points at me any more. */
+	/* Close empties the queues; a stopped sender leaves by itself, so
+	 * that nobody points at me any more. */
+	if (!me.done && !ch->closed)
+		unlink_parked(q, &me);
 	pthread_cond_destroy(&me.cv);
 	return me.done;
 }
@@ -88,16 +115,21 @@ static void unpark(parked *p)
 
 bool chan_send(Chan *ch, const void *elem)
 {
+	return chan_send_unless(ch, elem, NULL);
+}
+
+bool chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop)
+{
 	pthread_mutex_lock(&ch->mu);
 	bool sent = false;
-	if (!ch->closed) {
+	if (!ch->closed && !stopped(stop)) {
 		parked *r = dequeue(&ch->receivers);
 		if (r) {
 			memcpy(r->elem, elem, ch->elem_size);
 			unpark(r);
 			sent = true;
 		} else {
-			sent = park(ch, &ch->senders, (void *)elem);
+			sent = park(ch, &ch->senders, (void *)elem, stop);
 		}
 	}
 	pthread_mutex_unlock(&ch->mu);
@@ -115,7 +147,7 @@ bool chan_recv(Chan *ch, void *elem)
 			unpark(s);
 			got = true;
 		} else {
-			got = park(ch, &ch->receivers, elem);
+			got = park(ch, &ch->receivers, elem, NULL);
 		}
 	}
 	pthread_mutex_unlock(&ch->mu);
@@ -126,6 +158,15 @@ static void wake_all(park_queue *q)
 {
 	for (parked *p; (p = dequeue(q)) != NULL;)
 		pthread_cond_signal(&p->cv);
+}
+
+void chan_wake_senders(Chan *ch)
+{
+	pthread_mutex_lock(&ch->mu);
+	for (parked *p = ch->senders.head; p; p = p->next)
+		if (p->stop)
+			pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&ch->mu);
 }
 
 void chan_close(Chan *ch)

@@ -5,6 +5,7 @@
 #ifndef CHAN_H
 #define CHAN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,6 +16,14 @@ Chan *chan_make(size_t elem_size);
  * becomes, before a receiver took the value) closed: the value was not
  * delivered and still belongs to the sender. */
 bool chan_send(Chan *ch, const void *elem);
+/* chan_send that its sender can call off: it also gives up (false, the
+ * value still the sender's) once *stop is true, seen on entry or when
+ * chan_wake_senders(ch) is called after *stop was set.  Raft's Kill uses it
+ * to end an apply that nobody reads. */
+bool chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop);
+/* Makes every parked sender look at its stop flag again; the others go
+ * back to waiting.  Nothing else about the channel changes. */
+void chan_wake_senders(Chan *ch);
 /* Blocks for a value.  False once the channel is closed (nothing is
  * left behind in an unbuffered channel). */
 bool chan_recv(Chan *ch, void *elem);

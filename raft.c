@@ -77,6 +77,7 @@ typedef struct {
 	int nentries;    /* AppendEntries: entries carried */
 	int last_index;  /* InstallSnapshot: lastIncludedIndex */
 	uint64_t seq;    /* AppendEntries/InstallSnapshot: sent_seq when sent */
+	int64_t sent_ms; /* when it was handed to a sender */
 	bool pre_vote;   /* RequestVote: a pre-vote */
 	int round;       /* RequestVote: the election round it belongs to */
 	uint8_t *args;
@@ -117,6 +118,9 @@ struct Raft {
 
 	/* Volatile state on all servers. */
 	int commit_index;
+	/* The last index the applier has taken to send: delivered, or copied
+	 * and on its way.  The service may snapshot up to here, never past
+	 * it: the entries after it are still to be copied from the log. */
 	int last_applied;
 	role state;
 	int64_t election_deadline_ms;
@@ -124,6 +128,7 @@ struct Raft {
 	int election_round;     /* tells this round's votes from older ones */
 	int64_t leader_heard_ms; /* last AppendEntries/InstallSnapshot of our term */
 	bool snapshot_pending;  /* an installed snapshot for the applier */
+	bool applying;          /* the applier is sending on apply_ch */
 
 	/* Volatile state on leaders. */
 	int *next_index;
@@ -131,7 +136,7 @@ struct Raft {
 	uint64_t *sent_seq;     /* AppendEntries/InstallSnapshot sent, per peer */
 	uint64_t *answered_seq; /* the latest of them answered or lost */
 	int64_t *last_sent_ms;  /* when the latest one left */
-	int64_t *last_ack_ms;   /* when a reply of this term last came */
+	int64_t *last_ack_ms;   /* the latest send time of a reply of this term */
 	bool *pending;          /* new entries wait for an in-flight reply */
 	int64_t heartbeat_due_ms;
 
@@ -493,6 +498,7 @@ static rpc_job *new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args)
 	job->kind = kind;
 	job->peer = peer;
 	job->term = rf->current_term;
+	job->sent_ms = now_ms();
 	job->args = labgob_encoder_take(args, &job->args_len);
 	return job;
 }
@@ -538,7 +544,10 @@ static void start_election(Raft *rf)
 	reset_election_timer(rf);
 	Debug(dVote, "S%d election for T%d, last %d/T%d", rf->me, rf->current_term,
 	      log_last_index(rf), log_last_term(rf));
-	send_vote_requests(rf, rf->current_term, false);
+	if (rf->votes * 2 > rf->npeers)
+		become_leader(rf); /* a cluster of one: its own vote wins */
+	else
+		send_vote_requests(rf, rf->current_term, false);
 }
 
 /* Pre-vote (Raft thesis 9.6): before raising its term, a peer whose
@@ -558,6 +567,18 @@ static void start_pre_vote(Raft *rf)
 		send_vote_requests(rf, rf->current_term + 1, true);
 }
 
+/* An AppendEntries or InstallSnapshot of our term: its sender is the
+ * leader.  A candidate steps down, no one starts an election while it is
+ * heard, and a (pre-)vote round under way ends: a grant that comes late
+ * must not start an election against the leader just heard. */
+static void heard_from_leader(Raft *rf)
+{
+	become_follower(rf, rf->current_term);
+	reset_election_timer(rf);
+	rf->leader_heard_ms = now_ms();
+	rf->election_round++;
+}
+
 /* Heard from a leader of our term within the shortest election timeout:
  * it is alive, so no one gets a pre-vote from us. */
 static bool leader_recently_heard(Raft *rf)
@@ -566,12 +587,26 @@ static bool leader_recently_heard(Raft *rf)
 	       now_ms() - rf->leader_heard_ms < ELECTION_TIMEOUT_MIN_MS;
 }
 
+/* A killed peer is silent: its handlers change nothing and send no reply
+ * (the lab's killed() check).  Checked under rf->mu, which Kill takes to
+ * set dead, so nothing changes after Kill has returned (rf->mu held). */
+static bool answer_unless_dead(Raft *rf)
+{
+	if (!atomic_load(&rf->dead))
+		return true;
+	pthread_mutex_unlock(&rf->mu);
+	return false;
+}
+
 /* RequestVote RPC receiver (Figure 2), and pre-votes, which change
- * nothing here: granted when a real vote in that term could be. */
-static void request_vote(Raft *rf, int term, int candidate, int last_index, int last_term,
+ * nothing here: granted when a real vote in that term could be.  False,
+ * with no answer, when dead. */
+static bool request_vote(Raft *rf, int term, int candidate, int last_index, int last_term,
 			 bool pre, int *reply_term, bool *granted)
 {
 	pthread_mutex_lock(&rf->mu);
+	if (!answer_unless_dead(rf))
+		return false;
 	bool changed = false;
 	if (pre) {
 		*granted = term > rf->current_term && !leader_recently_heard(rf) &&
@@ -593,6 +628,7 @@ static void request_vote(Raft *rf, int term, int candidate, int last_index, int 
 	Debug(dVote, "S%d %s %svote to S%d for T%d", rf->me, *granted ? "granted" : "refused",
 	      pre ? "pre-" : "", candidate, term);
 	pthread_mutex_unlock(&rf->mu);
+	return true;
 }
 
 static void handle_request_vote_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
@@ -728,7 +764,9 @@ static void advance_commit_index(Raft *rf)
 
 /* A reply to the leader's AppendEntries or InstallSnapshot: a higher term
  * deposes us; a reply from an older term is dropped; otherwise it shows
- * the follower is alive (check_quorum()).  True when it is to be used. */
+ * the follower was alive when the request left (check_quorum()): not
+ * when the reply came, which the network may have held for seconds.  True
+ * when it is to be used. */
 static bool leader_reply_current(Raft *rf, rpc_job *job, int term)
 {
 	if (handle_term(rf, term)) {
@@ -737,7 +775,8 @@ static bool leader_reply_current(Raft *rf, rpc_job *job, int term)
 	}
 	if (rf->state != LEADER || rf->current_term != job->term)
 		return false;
-	rf->last_ack_ms[job->peer] = now_ms();
+	if (job->sent_ms > rf->last_ack_ms[job->peer])
+		rf->last_ack_ms[job->peer] = job->sent_ms;
 	return true;
 }
 
@@ -808,9 +847,11 @@ static bool next_entry(append_entries_args *a, int *term, const uint8_t **cmd, s
 	       labgob_get_bytes(&a->entries, cmd, len);
 }
 
-static void append_entries(Raft *rf, append_entries_args *a, append_entries_reply *r)
+static bool append_entries(Raft *rf, append_entries_args *a, append_entries_reply *r)
 {
 	pthread_mutex_lock(&rf->mu);
+	if (!answer_unless_dead(rf))
+		return false;
 	bool changed = handle_term(rf, a->term);
 	r->success = false;
 	r->xterm = -1;
@@ -820,11 +861,7 @@ static void append_entries(Raft *rf, append_entries_args *a, append_entries_repl
 		Debug(dDrop, "S%d stale AppendEntries T%d from S%d", rf->me, a->term, a->leader);
 		goto out;
 	}
-	/* The leader of this term: a candidate steps down, and no one
-	 * starts an election while it is heard. */
-	become_follower(rf, rf->current_term);
-	reset_election_timer(rf);
-	rf->leader_heard_ms = now_ms();
+	heard_from_leader(rf);
 
 	int prev = a->prev_index, prev_term = a->prev_term;
 	size_t skip = 0;
@@ -893,6 +930,7 @@ out:
 		persist(rf);
 	r->term = rf->current_term;
 	pthread_mutex_unlock(&rf->mu);
+	return true;
 }
 
 /* ---- snapshots ---- */
@@ -900,9 +938,13 @@ out:
 void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len)
 {
 	pthread_mutex_lock(&rf->mu);
-	/* The service snapshots only what it was sent, which is committed
-	 * (last_applied moves only after the applier's whole batch). */
-	if (index > log_base_index(rf) && index <= rf->commit_index && log_has(rf, index)) {
+	/* The service snapshots only what it was sent.  An index past what
+	 * the applier has taken would drop entries it has yet to copy (and
+	 * send the sentinel, or read outside the log, in their place). */
+	if (index > rf->last_applied) {
+		Debug(dWarn, "S%d snapshot through %d refused: only %d taken for applying", rf->me,
+		      index, rf->last_applied);
+	} else if (index > log_base_index(rf)) {
 		Debug(dSnap, "S%d snapshot through %d (%zu bytes)", rf->me, index, len);
 		log_compact(rf, index, log_term_at(rf, index), true);
 		free(rf->snapshot);
@@ -914,15 +956,15 @@ void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len)
 }
 
 /* InstallSnapshot RPC receiver (Figure 13), the whole snapshot at once. */
-static void install_snapshot(Raft *rf, int term, int leader, int last_index, int last_term,
+static bool install_snapshot(Raft *rf, int term, int leader, int last_index, int last_term,
 			     const uint8_t *data, size_t len, int *reply_term)
 {
 	pthread_mutex_lock(&rf->mu);
+	if (!answer_unless_dead(rf))
+		return false;
 	bool changed = handle_term(rf, term);
 	if (term == rf->current_term) {
-		become_follower(rf, rf->current_term);
-		reset_election_timer(rf);
-		rf->leader_heard_ms = now_ms();
+		heard_from_leader(rf);
 		/* Never move the service backwards: ignore what we have. */
 		if (last_index > rf->commit_index) {
 			bool keep = log_term_at(rf, last_index) == last_term;
@@ -942,6 +984,7 @@ static void install_snapshot(Raft *rf, int term, int leader, int last_index, int
 		persist(rf);
 	*reply_term = rf->current_term;
 	pthread_mutex_unlock(&rf->mu);
+	return true;
 }
 
 static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
@@ -1106,14 +1149,31 @@ static void *ticker_main(void *arg)
 	return NULL;
 }
 
-/* Send one message; false when the channel is closed or we are dead. */
+/* Send one message; false when the channel is closed or we are dead.
+ * Kill calls off a send nobody takes (raft_kill). */
 static bool deliver(Raft *rf, ApplyMsg *m)
 {
-	if (atomic_load(&rf->dead) || !chan_send(rf->apply_ch, m)) {
+	if (!chan_send_unless(rf->apply_ch, m, &rf->dead)) {
 		apply_msg_free(m);
 		return false;
 	}
 	return true;
+}
+
+/* The sends of a batch or a snapshot, with rf->mu released meanwhile;
+ * how many went. */
+static int deliver_all(Raft *rf, ApplyMsg *msgs, int n)
+{
+	rf->applying = true;
+	pthread_mutex_unlock(&rf->mu);
+	int sent = 0;
+	while (sent < n && deliver(rf, &msgs[sent]))
+		sent++;
+	for (int i = sent + 1; i < n; i++)
+		apply_msg_free(&msgs[i]);
+	pthread_mutex_lock(&rf->mu);
+	rf->applying = false;
+	return sent;
 }
 
 /* Sends committed entries in index order, and installed snapshots, on the
@@ -1134,10 +1194,7 @@ static void *applier_main(void *arg)
 			};
 			if (m.snapshot_index > rf->last_applied)
 				rf->last_applied = m.snapshot_index;
-			pthread_mutex_unlock(&rf->mu);
-			bool ok = deliver(rf, &m);
-			pthread_mutex_lock(&rf->mu);
-			if (!ok)
+			if (deliver_all(rf, &m, 1) == 0)
 				break;
 			continue;
 		}
@@ -1157,16 +1214,11 @@ static void *applier_main(void *arg)
 				.command_index = first + i,
 			};
 		}
-		pthread_mutex_unlock(&rf->mu);
-		int sent = 0;
-		while (sent < n && deliver(rf, &batch[sent]))
-			sent++;
-		for (int i = sent + 1; i < n; i++)
-			apply_msg_free(&batch[i]);
+		/* Taken: a snapshot may now cover the batch (it is copied),
+		 * and the next batch starts after it. */
+		rf->last_applied = last;
+		int sent = deliver_all(rf, batch, n);
 		free(batch);
-		pthread_mutex_lock(&rf->mu);
-		if (first + sent - 1 > rf->last_applied)
-			rf->last_applied = first + sent - 1;
 		Debug(dCommit, "S%d applied %d..%d", rf->me, first, first + sent - 1);
 		if (sent < n)
 			break;
@@ -1222,7 +1274,10 @@ bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term
 		rf->match_index[rf->me] = log_last_index(rf);
 		persist(rf);
 		Debug(dClient, "S%d Start at %d/T%d", rf->me, log_last_index(rf), rf->current_term);
-		replicate_to_all(rf, false);
+		if (rf->npeers == 1)
+			advance_commit_index(rf); /* its own copy is the majority */
+		else
+			replicate_to_all(rf, false);
 	}
 	*index = log_last_index(rf);
 	*term = rf->current_term;
@@ -1264,8 +1319,15 @@ void raft_kill(Raft *rf)
 	pthread_cond_broadcast(&rf->ticker_cv);
 	for (sender *s = rf->senders; s; s = s->next_all)
 		pthread_cond_signal(&s->cv);
+	bool applying = rf->applying;
 	pthread_mutex_unlock(&rf->mu);
 	Debug(dInfo, "S%d killed", rf->me);
+
+	/* An applier parked in a send nobody takes gives up (dead is set).
+	 * Only then is apply_ch touched: the service may have freed it once
+	 * nothing could be sending. */
+	if (applying)
+		chan_wake_senders(rf->apply_ch);
 
 	/* Pending calls return at once instead of sitting out a long delay. */
 	for (int p = 0; p < rf->npeers; p++)
@@ -1324,7 +1386,8 @@ int raft_request_vote(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 		return -1;
 	int reply_term;
 	bool granted;
-	request_vote(rf, term, candidate, last_index, last_term, pre, &reply_term, &granted);
+	if (!request_vote(rf, term, candidate, last_index, last_term, pre, &reply_term, &granted))
+		return -1;
 	labgob_put_int(reply, reply_term);
 	labgob_put_bool(reply, granted);
 	return 0;
@@ -1353,7 +1416,8 @@ int raft_append_entries(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 	if (labgob_decoder_finish(args) != LABGOB_OK || a.prev_index > INT_MAX - (int)a.n)
 		return -1;
 	append_entries_reply r;
-	append_entries(rf, &a, &r);
+	if (!append_entries(rf, &a, &r))
+		return -1;
 	labgob_put_int(reply, r.term);
 	labgob_put_bool(reply, r.success);
 	labgob_put_int(reply, r.xterm);
@@ -1375,7 +1439,8 @@ int raft_install_snapshot(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 	if (labgob_decoder_finish(args) != LABGOB_OK)
 		return -1;
 	int reply_term;
-	install_snapshot(rf, term, leader, last_index, last_term, data, len, &reply_term);
+	if (!install_snapshot(rf, term, leader, last_index, last_term, data, len, &reply_term))
+		return -1;
 	labgob_put_int(reply, reply_term);
 	return 0;
 }

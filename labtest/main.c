@@ -1,7 +1,8 @@
 /* main.c: the test runner, `go test -run RUN` for our tests.
  *
  * RUN (first argument, or the RUN environment variable) is a POSIX
- * extended regular expression matched anywhere in a test's name; the
+ * extended regular expression matched anywhere in a test's name (or in
+ * "suite/name": RUN=hardening runs that suite); the
  * Go/RE2 spellings \d, \w, \s (and \D, \W, \S) are accepted too.  A RUN
  * that matches nothing is an error, never a pass.
  *
@@ -46,7 +47,11 @@ static const test_group *const groups[] = {
 #ifdef WITH_RAFT_PERSIST_TEST
 	&raft_persist,
 #endif
-	&raft, &tools,
+	&raft,
+#ifdef WITH_HARDENING_TEST
+	&hardening,
+#endif
+	&tools,
 #ifdef LAB_SIM
 	&dsim, /* the simulator's own tests, in the sim build only */
 #endif
@@ -255,6 +260,15 @@ static bool run_test(const test_group *g, const test_entry *t, uint64_t seed, ta
 
 /* ---- main ---- */
 
+/* RUN matches the test's name, or "suite/name" (RUN=hardening runs that
+ * suite; RUN='2B$' still picks the same tests, as no suite name ends so). */
+static bool selected(const regex_t *re, const char *suite, const char *name)
+{
+	char full[256];
+	snprintf(full, sizeof full, "%s/%s", suite, name);
+	return regexec(re, name, 0, NULL, 0) == 0 || regexec(re, full, 0, NULL, 0) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* Line-buffered, so a test's lines survive if Check kills it. */
@@ -293,7 +307,7 @@ int main(int argc, char **argv)
 	for (size_t g = 0; g < NGROUPS; g++) {
 		for (size_t i = 0; i < groups[g]->ntests && ntodo < 512; i++) {
 			const test_entry *t = &groups[g]->tests[i];
-			if (regexec(&re, t->test->name, 0, NULL, 0) != 0)
+			if (!selected(&re, groups[g]->suite, t->test->name))
 				continue;
 			if (list)
 				printf("%s\n", t->test->name);
