@@ -357,30 +357,28 @@ bool raft_decode_state(const uint8_t *data, size_t len, raft_persistent_state *s
 	return true;
 }
 
-/* Restore what persist() saved, and the snapshot saved with it. */
-static void read_persist(Raft *rf)
+/* Restore what persist() saved, and the snapshot saved with it.  False,
+ * with a message in err, when the state does not decode. */
+static bool read_persist(Raft *rf, char *err, size_t errlen)
 {
 	size_t len;
 	uint8_t *data = persister_read_raft_state(rf->persister, &len);
 	rf->snapshot = persister_read_snapshot(rf->persister, &rf->snapshot_len);
 	if (len == 0) {
 		free(data);
-		return;
+		return true;
 	}
 	raft_persistent_state st;
-	char err[256];
-	bool ok = raft_decode_state(data, len, &st, err, sizeof err);
+	bool ok = raft_decode_state(data, len, &st, err, errlen);
 	if (ok && st.voted_for >= rf->npeers) {
-		snprintf(err, sizeof err, "persisted Raft state refused: votedFor %d, with %d peers",
+		snprintf(err, errlen, "persisted Raft state refused: votedFor %d, with %d peers",
 			 st.voted_for, rf->npeers);
 		raft_persistent_state_free(&st);
 		ok = false;
 	}
-	if (!ok) {
-		fprintf(stderr, "raft: S%d: %s\n", rf->me, err);
-		exit(1);
-	}
 	free(data);
+	if (!ok)
+		return false;
 	rf->current_term = st.current_term;
 	rf->voted_for = st.voted_for;
 	log_compact(rf, st.base_index, st.base_term, false);
@@ -391,6 +389,7 @@ static void read_persist(Raft *rf)
 	rf->commit_index = rf->last_applied = log_base_index(rf);
 	Debug(dPersist, "S%d restored T%d voted %d log (%d..%d]", rf->me, rf->current_term,
 	      rf->voted_for, log_base_index(rf), log_last_index(rf));
+	return true;
 }
 
 /* ---- role changes ---- */
@@ -847,11 +846,36 @@ static bool next_entry(append_entries_args *a, int *term, const uint8_t **cmd, s
 	       labgob_get_bytes(&a->entries, cmd, len);
 }
 
+/* Entries that reach into our snapshot hold its last entry, as every
+ * leader from its term on does (Leader Completeness): true unless the one
+ * at the sentinel's index has another term.  Entries after it could then
+ * go below the sentinel's term, which raft_decode_state() refuses. */
+static bool agrees_with_snapshot(Raft *rf, const append_entries_args *a)
+{
+	int base = log_base_index(rf);
+	if (a->prev_index >= base || a->prev_index + (int)a->n <= base)
+		return true;
+	append_entries_args copy = *a;
+	int t = -1;
+	const uint8_t *c;
+	size_t l;
+	for (int index = a->prev_index + 1; index <= base; index++)
+		next_entry(&copy, &t, &c, &l);
+	return t == rf->log[0].term;
+}
+
 static bool append_entries(Raft *rf, append_entries_args *a, append_entries_reply *r)
 {
 	pthread_mutex_lock(&rf->mu);
 	if (!answer_unless_dead(rf))
 		return false;
+	/* (An older leader may disagree: it is refused below, as stale.) */
+	if (a->term >= rf->current_term && !agrees_with_snapshot(rf, a)) {
+		Debug(dWarn, "S%d refused AppendEntries T%d from S%d: disagrees with snapshot at %d",
+		      rf->me, a->term, a->leader, log_base_index(rf));
+		pthread_mutex_unlock(&rf->mu);
+		return false;
+	}
 	bool changed = handle_term(rf, a->term);
 	r->success = false;
 	r->xterm = -1;
@@ -1230,7 +1254,7 @@ static void *applier_main(void *arg)
 /* ---- the API ---- */
 
 Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persister,
-		Chan *apply_ch, uint64_t seed)
+		Chan *apply_ch, uint64_t seed, char *err, size_t errlen)
 {
 	Raft *rf = xcalloc(1, sizeof *rf);
 	pthread_mutex_init(&rf->mu, NULL);
@@ -1257,7 +1281,10 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	rf->last_sent_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->last_ack_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->pending = xcalloc((size_t)npeers, sizeof(bool));
-	read_persist(rf);
+	if (!read_persist(rf, err, errlen)) {
+		raft_free(rf); /* no thread has started */
+		return NULL;
+	}
 	reset_election_timer(rf);
 
 	pthread_create(&rf->ticker, NULL, ticker_main, rf);
@@ -1403,18 +1430,31 @@ int raft_append_entries(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 	if (!labgob_get_count(args, &a.n, 2))
 		return -1;
 	/* Walk over the entries once to check them and find leaderCommit;
-	 * append_entries() decodes them again from a copy of this cursor. */
+	 * append_entries() decodes them again from a copy of this cursor.
+	 * A leader's log never goes down in term, nor holds a term above its
+	 * own: entries that do would be saved, then refused on restart by
+	 * raft_decode_state(). */
 	a.entries = *args;
+	bool terms_ok = true;
+	int prev_t = a.prev_term;
 	for (size_t i = 0; i < a.n; i++) {
 		int t;
 		const uint8_t *c;
 		size_t l;
 		if (!labgob_get_int(args, &t, 0, INT_MAX) || !labgob_get_bytes(args, &c, &l))
 			return -1;
+		if (t < prev_t || t > a.term)
+			terms_ok = false;
+		prev_t = t;
 	}
 	labgob_get_int(args, &a.leader_commit, 0, INT_MAX);
 	if (labgob_decoder_finish(args) != LABGOB_OK || a.prev_index > INT_MAX - (int)a.n)
 		return -1;
+	if (!terms_ok) {
+		Debug(dWarn, "S%d refused AppendEntries T%d from S%d: entry terms out of order",
+		      rf->me, a.term, a.leader);
+		return -1;
+	}
 	append_entries_reply r;
 	if (!append_entries(rf, &a, &r))
 		return -1;
@@ -1438,6 +1478,12 @@ int raft_install_snapshot(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 	labgob_get_bytes(args, &data, &len);
 	if (labgob_decoder_finish(args) != LABGOB_OK)
 		return -1;
+	if (last_term > term) {
+		/* Saved, it would be refused on restart (raft_decode_state). */
+		Debug(dWarn, "S%d refused InstallSnapshot T%d from S%d: last term %d", rf->me, term,
+		      leader, last_term);
+		return -1;
+	}
 	int reply_term;
 	if (!install_snapshot(rf, term, leader, last_index, last_term, data, len, &reply_term))
 		return -1;

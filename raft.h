@@ -1,6 +1,6 @@
 /* raft.h: the Raft peer the tester drives (raft.go).
  *
- *   rf = raft_make(peers, npeers, me, persister, apply_ch, seed)
+ *   rf = raft_make(peers, npeers, me, persister, apply_ch, seed, err, errlen)
  *   raft_start(rf, command, len, &index, &term) -> is leader
  *   raft_get_state(rf, &term) -> is leader
  *   raft_snapshot(rf, index, snapshot, len)
@@ -39,10 +39,15 @@ typedef struct Raft Raft;
 
 /* Make a peer.  peers[me] is its own end; every peer sees the same order.
  * It takes a reference to persister and reads the state saved there.
- * Returns at once, with its threads running.  A persisted state that does not decode is fatal:
- * going on without it could break Raft's promises. */
+ * Returns at once, with its threads running.  apply_ch must stay valid
+ * until raft_kill returns.
+ *
+ * A persisted state that does not decode makes no peer: NULL, with the
+ * reason in err (errlen bytes).  Going on without that state could break
+ * Raft's promises, so the caller treats it as fatal (the tester fails the
+ * test with the message); a library does not exit on its own. */
 Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persister,
-		Chan *apply_ch, uint64_t seed);
+		Chan *apply_ch, uint64_t seed, char *err, size_t errlen);
 
 /* Start agreement on a command; returns at once.  *index is where it will
  * be if it commits, *term the current term; false if not leader. */
@@ -51,13 +56,16 @@ bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term
 /* The current term, and whether this peer believes it is the leader. */
 bool raft_get_state(Raft *rf, int *term);
 
-/* The service has a snapshot of everything through index: trim the log. */
+/* The service has a snapshot of everything through index: trim the log.
+ * index must have been sent on apply_ch; a snapshot past that is refused
+ * (the log still holds entries the applier has to send). */
 void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len);
 
 /* Stop the peer: its threads end and are joined, its pending calls are
- * abandoned, and it sends nothing more on apply_ch.  Returns promptly (it
- * does not wait out labrpc's long delays).  The memory stays until
- * raft_free. */
+ * abandoned, its handlers answer nothing more, and it sends nothing more
+ * on apply_ch.  Returns promptly, even when nobody reads apply_ch (a send
+ * under way is called off) and without waiting out labrpc's long delays.
+ * The memory stays until raft_free. */
 void raft_kill(Raft *rf);
 
 /* Free a killed peer's memory, once nothing uses it any more (the

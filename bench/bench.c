@@ -133,7 +133,13 @@ static void start_cluster(bench *b, uint64_t seed)
 		s->id = i;
 		s->ch = chan_make(sizeof(ApplyMsg));
 		b->ps[i] = persister_make();
-		s->rf = raft_make(ends, b->npeers, i, b->ps[i], s->ch, seed + (uint64_t)i * 7919);
+		char err[256];
+		s->rf = raft_make(ends, b->npeers, i, b->ps[i], s->ch, seed + (uint64_t)i * 7919,
+				  err, sizeof err);
+		if (s->rf == NULL) { /* a fresh persister: cannot happen */
+			fprintf(stderr, "bench: S%d: %s\n", i, err);
+			exit(1);
+		}
 		pthread_create(&s->tid, NULL, service_main, s);
 		labrpc_server *server = labrpc_make_server();
 		labrpc_server_add_service(server, raft_service(s->rf));

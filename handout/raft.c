@@ -3,8 +3,9 @@
  * This is an outline of the API that raft must expose to the service (or
  * tester); raft.h says more about each function.
  *
- *   rf = raft_make(peers, npeers, me, persister, apply_ch, seed)
- *     create a new Raft server.
+ *   rf = raft_make(peers, npeers, me, persister, apply_ch, seed, err, errlen)
+ *     create a new Raft server (NULL, with the reason in err, when the
+ *     persisted state does not decode).
  *   raft_start(rf, command, len, &index, &term) -> is leader
  *     start agreement on a new log entry.
  *   raft_get_state(rf, &term) -> is leader
@@ -93,11 +94,12 @@ static NOT_YET_USED void persist(Raft *rf)
 	(void)rf;
 }
 
-/* Restore previously persisted state. */
-static void read_persist(Raft *rf, const uint8_t *data, size_t len)
+/* Restore previously persisted state; false, with the reason in err,
+ * when it does not decode. */
+static bool read_persist(Raft *rf, const uint8_t *data, size_t len, char *err, size_t errlen)
 {
 	if (data == NULL || len < 1) /* bootstrap without any state? */
-		return;
+		return true;
 	/* Your code here (2C).
 	 * Example:
 	 *	labgob_decoder d;
@@ -106,13 +108,17 @@ static void read_persist(Raft *rf, const uint8_t *data, size_t len)
 	 *	labgob_get_int(&d, &xxx, 0, INT_MAX);
 	 *	labgob_get_int(&d, &yyy, -1, INT_MAX);
 	 *	if (labgob_decoder_finish(&d) != LABGOB_OK) {
-	 *		error...
+	 *		snprintf(err, errlen, "persisted state refused");
+	 *		return false;
 	 *	} else {
 	 *		rf->xxx = xxx;
 	 *		rf->yyy = yyy;
 	 *	}
 	 */
 	(void)rf;
+	(void)err;
+	(void)errlen;
+	return true;
 }
 
 /* The service says it has created a snapshot that has all info up to and
@@ -535,9 +541,11 @@ static void *ticker(void *arg)
  * a channel on which the tester or service expects Raft to send ApplyMsg
  * messages.  seed seeds this peer's randomness (rf->rng): use no other.
  * raft_make() must return quickly, so it should start threads for any
- * long-running work. */
+ * long-running work.  A persisted state that does not decode makes no
+ * peer: return NULL with the reason in err (errlen bytes); the tester
+ * fails the test with it. */
 Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persister,
-		Chan *apply_ch, uint64_t seed)
+		Chan *apply_ch, uint64_t seed, char *err, size_t errlen)
 {
 	Raft *rf = xcalloc(1, sizeof *rf);
 	pthread_mutex_init(&rf->mu, NULL);
@@ -556,8 +564,12 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	/* initialize from state persisted before a crash */
 	size_t len;
 	uint8_t *state = persister_read_raft_state(persister, &len);
-	read_persist(rf, state, len);
+	bool ok = read_persist(rf, state, len, err, errlen);
 	free(state);
+	if (!ok) {
+		raft_free(rf); /* no thread has started */
+		return NULL;
+	}
 
 	/* start the ticker thread to start elections */
 	if (pthread_create(&rf->ticker, NULL, ticker, rf) != 0) {

@@ -68,8 +68,9 @@ static cluster *cluster_make(int n)
 		}
 		c->ps[i] = persister_make();
 		c->ch[i] = chan_make(sizeof(ApplyMsg));
-		c->rf[i] = raft_make(ends, n, i, c->ps[i], c->ch[i], random_seed());
-		ck_assert(c->rf[i] != NULL);
+		char err[256];
+		c->rf[i] = raft_make(ends, n, i, c->ps[i], c->ch[i], random_seed(), err, sizeof err);
+		ck_assert_msg(c->rf[i] != NULL, "%s", err);
 		labrpc_server *srv = labrpc_make_server();
 		labrpc_server_add_service(srv, raft_service(c->rf[i]));
 		char name[16];
@@ -270,8 +271,9 @@ static scripted *scripted_make(void)
 	save_term(s->ps, FAKE_TERM);
 	s->ch = chan_make(sizeof(ApplyMsg));
 	pthread_create(&s->reader, NULL, scripted_reader, s);
-	s->rf = raft_make(ends, 3, 0, s->ps, s->ch, random_seed());
-	ck_assert(s->rf != NULL);
+	char err[256];
+	s->rf = raft_make(ends, 3, 0, s->ps, s->ch, random_seed(), err, sizeof err);
+	ck_assert_msg(s->rf != NULL, "%s", err);
 	labrpc_server *srv = labrpc_make_server();
 	labrpc_server_add_service(srv, raft_service(s->rf));
 	labrpc_add_server(s->net, "0", srv);
@@ -754,6 +756,23 @@ START_TEST(TestBadTermsRefused)
 	assert_state_decodes(s, "entries that disagree with the snapshot");
 	raft_get_status(s->rf, &st);
 	ck_assert_msg(st.last_index == 3, "S0 took entries that disagree with its snapshot");
+
+	/* A state that does not read back makes no peer, and says why;
+	 * the library does not exit. */
+	Persister *bad = persister_make();
+	const int unreadable[] = { 1, -1, 0, 0 }; /* no entry count */
+	labgob_encoder e;
+	labgob_encoder_init(&e);
+	for (int i = 0; i < 4; i++)
+		labgob_put_int(&e, unreadable[i]);
+	persister_save(bad, e.buf, e.len, NULL, 0);
+	labgob_encoder_free(&e);
+	labrpc_end *ends[3] = { s->to_s0, s->to_s0, s->to_s0 };
+	char err[256] = "";
+	Raft *rf = raft_make(ends, 3, 0, bad, s->ch, 1, err, sizeof err);
+	ck_assert_msg(rf == NULL, "raft_make took an unreadable state");
+	ck_assert_msg(strstr(err, "refused") != NULL, "unclear message: %s", err);
+	persister_release(bad);
 	scripted_free(s);
 }
 END_TEST
