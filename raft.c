@@ -49,6 +49,19 @@
 #ifndef REPLY_WAIT_MS
 #define REPLY_WAIT_MS 30
 #endif
+/* What a follower that cannot be reached may cost.  labrpc holds a call
+ * to it (and the sender thread making it) for up to 7 s, so sending it the
+ * whole unacknowledged tail every REPLY_WAIT_MS would pile up hundreds of
+ * threads and copies of the log.  Instead: one AppendEntries carries at
+ * most MAX_APPEND_BYTES of entries (at least one entry); a follower that
+ * has answered nothing sent in the last UNREACHABLE_MS hears from us only
+ * at the heartbeat rate; and at most MAX_IN_FLIGHT calls to one peer are
+ * under way at once (more wait for one to return).  About 20 calls are in
+ * flight to a cut-off follower at the heartbeat rate, so the cap rarely
+ * binds; it is what bounds the sender pool. */
+#define MAX_APPEND_BYTES (64 * 1024)
+#define UNREACHABLE_MS (2 * HEARTBEAT_MS)
+#define MAX_IN_FLIGHT 32
 
 #define NONE (-1)
 
@@ -138,6 +151,7 @@ struct Raft {
 	int64_t *last_sent_ms;  /* when the latest one left */
 	int64_t *last_ack_ms;   /* the latest send time of a reply of this term */
 	bool *pending;          /* new entries wait for an in-flight reply */
+	int *in_flight;         /* calls to each peer under way (all kinds) */
 	int64_t heartbeat_due_ms;
 
 	pthread_t ticker, applier;
@@ -196,6 +210,24 @@ static void log_encode_all(Raft *rf)
 	rf->log[0].enc_end = 0;
 	for (int pos = 1; pos < rf->log_len; pos++)
 		log_encode_entry(rf, pos);
+}
+
+/* The last index of the entries after `after` that fit in max_bytes
+ * encoded: at least one entry, when there is one (after is in the log). */
+static int log_last_within(Raft *rf, int after, size_t max_bytes)
+{
+	size_t from = log_at(rf, after)->enc_end;
+	int lo = after + 1, hi = log_last_index(rf);
+	if (lo >= hi || log_at(rf, hi)->enc_end - from <= max_bytes)
+		return hi;
+	while (lo < hi) { /* lo fits (or is the one entry we must send) */
+		int mid = lo + (hi - lo + 1) / 2;
+		if (log_at(rf, mid)->enc_end - from <= max_bytes)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
 }
 
 /* Append the entries in (after, last] to e, encoded {term, command} each;
@@ -465,9 +497,16 @@ static void become_leader(Raft *rf)
 
 static void *sender_main(void *arg);
 
+/* Room for one more call to peer (rf->mu held). */
+static bool can_send_to(Raft *rf, int peer)
+{
+	return rf->in_flight[peer] < MAX_IN_FLIGHT;
+}
+
 /* Hand job to an idle sender thread, or start one (rf->mu held). */
 static void send_rpc(Raft *rf, rpc_job *job)
 {
+	rf->in_flight[job->peer]++;
 	sender *s = rf->idle_senders;
 	if (s) {
 		rf->idle_senders = s->next_idle;
@@ -517,8 +556,8 @@ static bool candidate_up_to_date(Raft *rf, int last_term, int last_index)
 static void send_vote_requests(Raft *rf, int term, bool pre)
 {
 	for (int p = 0; p < rf->npeers; p++) {
-		if (p == rf->me)
-			continue;
+		if (p == rf->me || !can_send_to(rf, p))
+			continue; /* too many calls stuck on the way to p: as if lost */
 		labgob_encoder e;
 		labgob_encoder_init(&e);
 		labgob_put_int(&e, term);
@@ -681,17 +720,26 @@ static bool awaiting_reply(Raft *rf, int peer, int64_t now)
 	       now - rf->last_sent_ms[peer] < REPLY_WAIT_MS;
 }
 
-/* Send peer what it lacks from nextIndex on (rf->mu held).  A heartbeat
- * always goes; otherwise, while the latest message to peer awaits its
- * reply, only note that more is pending: the reply (or the ticker, once
- * REPLY_WAIT_MS has passed) sends the rest in one message, so a burst of
- * Start()s is coalesced. */
+/* peer has answered nothing sent in the last UNREACHABLE_MS. */
+static bool unreachable(Raft *rf, int peer, int64_t now)
+{
+	return now - rf->last_ack_ms[peer] > UNREACHABLE_MS;
+}
+
+/* Send peer what it lacks from nextIndex on, up to MAX_APPEND_BYTES of it
+ * (rf->mu held).  A heartbeat always goes (unless MAX_IN_FLIGHT calls to
+ * peer are under way); otherwise, while the latest message to peer awaits
+ * its reply, or peer is unreachable, only note that more is pending: the
+ * reply (or the ticker, once REPLY_WAIT_MS has passed, or the next
+ * heartbeat) sends the rest in one message, so a burst of Start()s is
+ * coalesced. */
 static void replicate_to(Raft *rf, int peer, bool heartbeat)
 {
 	if (rf->state != LEADER)
 		return;
 	int64_t now = now_ms();
-	if (!heartbeat && awaiting_reply(rf, peer, now)) {
+	if ((!heartbeat && (awaiting_reply(rf, peer, now) || unreachable(rf, peer, now))) ||
+	    !can_send_to(rf, peer)) {
 		rf->pending[peer] = true;
 		return;
 	}
@@ -702,7 +750,7 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 		return;
 	}
 	int prev = rf->next_index[peer] - 1;
-	int n = log_last_index(rf) - prev;
+	int n = log_last_within(rf, prev, MAX_APPEND_BYTES) - prev;
 	labgob_encoder e;
 	labgob_encoder_init(&e);
 	labgob_put_int(&e, rf->current_term);
@@ -1070,6 +1118,7 @@ static void *sender_main(void *arg)
 			  labrpc_call(rf->peers[job->peer], rpc_methods[job->kind], job->args,
 				      job->args_len, &reply, &len);
 		pthread_mutex_lock(&rf->mu);
+		rf->in_flight[job->peer]--;
 		/* Idle again before handling the reply: the first RPC the reply
 		 * sets off (the rest of the log, the new commit index) comes
 		 * back to this thread, which is awake, instead of waking
@@ -1281,6 +1330,7 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	rf->last_sent_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->last_ack_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->pending = xcalloc((size_t)npeers, sizeof(bool));
+	rf->in_flight = xcalloc((size_t)npeers, sizeof(int));
 	if (!read_persist(rf, err, errlen)) {
 		raft_free(rf); /* no thread has started */
 		return NULL;
@@ -1390,6 +1440,7 @@ void raft_free(Raft *rf)
 	free(rf->last_sent_ms);
 	free(rf->last_ack_ms);
 	free(rf->pending);
+	free(rf->in_flight);
 	free(rf->peers);
 	persister_release(rf->persister);
 	pthread_cond_destroy(&rf->apply_cv);

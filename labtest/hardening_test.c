@@ -648,13 +648,18 @@ START_TEST(TestUnreachableFollowerBounded)
 	       "(peak %.1f MB)\n",
 	       starts, threads0, threads1, threads_max, rss0 / 1024.0, rss1 / 1024.0,
 	       hwm / 1024.0);
-	/* At most 32 calls in flight to the lost follower (one sender
-	 * thread each), a few more to the live one; each call carries at
-	 * most 64 KB of entries. */
+	/* At most 32 calls in flight to the lost follower (MAX_IN_FLIGHT,
+	 * one sender thread each), a few more to the live one; each call
+	 * carries at most 64 KB of entries.  Before the fix, 300 Starts grew
+	 * the process by about 97 threads and 29 MB; now by 32 and 9 MB.
+	 * Sanitizers change memory use beyond recognition: there only the
+	 * threads are checked. */
 	if (threads_max - threads0 > 48)
 		cfg_fatalf(cfg, "threads grew from %ld to %ld", threads0, threads_max);
-	if (hwm - rss0 > 24 * 1024)
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	if (hwm - rss0 > 16 * 1024)
 		cfg_fatalf(cfg, "RSS grew from %ld kB to a peak of %ld kB", rss0, hwm);
+#endif
 
 	/* The follower comes back and catches up. */
 	cfg_connect(cfg, cut);
