@@ -336,16 +336,26 @@ static void describe_frames(sim_thread *t, char *buf, size_t n)
 	}
 }
 
+/* Does t wait inside the channel (chan.c)?  which gets the outermost
+ * chan_ function on its stack: the call the thread's own code made. */
 static bool waits_in_channel(sim_thread *t, char *which, size_t n)
 {
 	char sym[MAX_FRAMES][160];
 	symbolize(t->frames, t->nframes, sym);
+	const char *outer = NULL;
 	for (int i = 0; i < t->nframes; i++)
-		if (strncmp(sym[i], "chan_send ", 10) == 0 || strncmp(sym[i], "chan_recv ", 10) == 0) {
-			snprintf(which, n, "%.9s", sym[i]);
-			return true;
+		/* An entry lists a frame and what was inlined into it:
+		 * "park (chan.c:100) <- chan_send (chan.c:118)". */
+		for (const char *f = sym[i]; f; f = strstr(f, " <- ")) {
+			if (f != sym[i])
+				f += 4;
+			if (strncmp(f, "chan_", 5) == 0)
+				outer = f;
 		}
-	return false;
+	if (outer == NULL)
+		return false;
+	snprintf(which, n, "%.*s", (int)strcspn(outer, " "), outer);
+	return true;
 }
 
 static void report_thread(sim_thread *t)
@@ -365,7 +375,7 @@ static void report_thread(sim_thread *t)
 		break;
 	}
 	case W_COND: {
-		char ch[16];
+		char ch[64];
 		if (waits_in_channel(t, ch, sizeof ch))
 			snprintf(what, sizeof what, "waits on a channel (%s)", ch);
 		else
