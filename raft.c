@@ -46,6 +46,15 @@
  * few lost messages on an unreliable network do not depose it.  On a
  * reliable network no probe is ever needed. */
 #define PROBE_MS 40
+/* On a network whose replies come late (labrpc's long reordering holds
+ * two replies in three back for 200 ms to 2.2 s), followers hear the
+ * leader at once but the leader hears them late, and a late reply counts
+ * from when its request left.  Then only the prompt replies keep the
+ * leader's quorum fresh, so a leader that has seen a round trip longer
+ * than a heartbeat in the last RTT_MEMORY_MS or so probes quiet followers
+ * every PROBE_MS, not only once its majority has been quiet for a
+ * heartbeat. */
+#define RTT_MEMORY_MS 5000
 #ifndef REPLY_WAIT_MS
 #define REPLY_WAIT_MS 30
 #endif
@@ -149,6 +158,9 @@ struct Raft {
 	uint64_t *sent_seq;     /* AppendEntries/InstallSnapshot sent, per peer */
 	uint64_t *answered_seq; /* the latest of them answered or lost */
 	int64_t *last_sent_ms;  /* when the latest one left */
+	int64_t rtt_period_ms;  /* the slowest round trips: since this time, */
+	int64_t rtt_slowest;    /* this one, */
+	int64_t rtt_slowest_before; /* and in the period before */
 	int64_t *last_ack_ms;   /* the latest send time of a reply of this term */
 	bool *pending;          /* new entries wait for an in-flight reply */
 	int *in_flight;         /* calls to each peer under way (all kinds) */
@@ -1078,6 +1090,31 @@ static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder
 
 /* ---- the sender threads ---- */
 
+/* A reply came after rtt ms: remember it if it is the slowest of the
+ * current period (periods of RTT_MEMORY_MS). */
+static void note_round_trip(Raft *rf, int64_t now, int64_t rtt)
+{
+	int64_t age = now - rf->rtt_period_ms;
+	if (age >= RTT_MEMORY_MS) {
+		rf->rtt_slowest_before = age < 2 * RTT_MEMORY_MS ? rf->rtt_slowest : 0;
+		rf->rtt_slowest = 0;
+		rf->rtt_period_ms = now;
+	}
+	if (rtt > rf->rtt_slowest)
+		rf->rtt_slowest = rtt;
+}
+
+/* The slowest round trip of the last RTT_MEMORY_MS or so. */
+static int64_t slowest_recent_rtt(const Raft *rf, int64_t now)
+{
+	int64_t age = now - rf->rtt_period_ms;
+	if (age >= 2 * RTT_MEMORY_MS)
+		return 0;
+	if (age >= RTT_MEMORY_MS || rf->rtt_slowest >= rf->rtt_slowest_before)
+		return rf->rtt_slowest;
+	return rf->rtt_slowest_before;
+}
+
 static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, size_t len)
 {
 	if (job->kind != RPC_REQUEST_VOTE && job->seq > rf->answered_seq[job->peer])
@@ -1088,6 +1125,8 @@ static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, 
 			replicate_to(rf, job->peer, false);
 		return;
 	}
+	int64_t now = now_ms();
+	note_round_trip(rf, now, now - job->sent_ms);
 	labgob_decoder d;
 	labgob_decoder_init(&d, reply, len);
 	switch (job->kind) {
@@ -1156,7 +1195,8 @@ static int heard_within(Raft *rf, int64_t now, int64_t ms)
  * send the quiet followers a heartbeat now rather than at the next tick. */
 static void probe_quiet_followers(Raft *rf, int64_t now)
 {
-	int64_t quiet = HEARTBEAT_MS + PROBE_MS;
+	bool slow_network = slowest_recent_rtt(rf, now) > HEARTBEAT_MS;
+	int64_t quiet = slow_network ? PROBE_MS : HEARTBEAT_MS + PROBE_MS;
 	if (heard_within(rf, now, quiet) * 2 > rf->npeers)
 		return;
 	for (int p = 0; p < rf->npeers; p++)
