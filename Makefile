@@ -1,6 +1,8 @@
 # The C port of MIT 6.5840 Lab 2 (Raft).
 #
-#   make test [RUN=regex]   build and run the tests (RUN as in go test -run)
+#   make test [RUN=regex] [COUNT=n] [FAILFAST=1]
+#                           build and run the tests (as go test -run -count -failfast;
+#                           RUN is a POSIX ERE, \\d \\w \\s accepted)
 #   make tsan [RUN=regex]   the same under ThreadSanitizer
 #   make asan [RUN=regex]   the same under AddressSanitizer + UBSan
 #   make sim [RUN=regex]    the same tests in deterministic simulation (dsim/):
@@ -11,6 +13,7 @@
 #                           throughput and latency (bench/bench.c), optimized
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
+#   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
 #   make deps               install what a fresh Debian machine lacks
 #
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
@@ -21,11 +24,16 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft.c
-TEST_SRCS := labtest/main.c labtest/config.c labtest/test_test.c \
-             labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/tools_test.c \
+LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft_harness.c raft.c
+TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
+             labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
+             labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
 SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
+# The tests of our raft.c's own decoder, and of the bugs it was hardened
+# against, are not in a student's tree.
+TEST_DEFS := $(if $(wildcard labtest/raft_persist_test.c),-DWITH_RAFT_PERSIST_TEST) \
+             $(if $(wildcard labtest/hardening_test.c),-DWITH_HARDENING_TEST)
 
 FLAGS_plain := -O2 -g
 FLAGS_tsan  := -O1 -g -fsanitize=thread
@@ -38,6 +46,7 @@ SIM_WRAPS := pthread_create pthread_join pthread_detach pthread_exit pthread_sel
              pthread_setname_np pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock \
              pthread_mutex_trylock pthread_mutex_unlock pthread_cond_init pthread_cond_destroy \
              pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast \
+             pthread_barrier_init pthread_barrier_wait pthread_barrier_destroy \
              clock_gettime nanosleep clock_nanosleep usleep sleep sched_yield getrandom
 LDFLAGS_sim := $(foreach s,$(SIM_WRAPS),-Wl,--wrap=$(s))
 EXTRA_SRCS_sim := dsim/dsim.c dsim/test_test.c
@@ -53,17 +62,19 @@ RUN_sim   :=
 
 RUN ?=
 export RUN
+# go test's -count and -failfast (labtest/main.c reads them).
+export COUNT FAILFAST
 
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench run deps clean
+.PHONY: all test tsan asan sim stress bench run handout deps clean
 all: build/plain/tests
 
 define variant
 build/$(1)/%.o: %.c | deps-quiet
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CSTD) $$(WARN) $$(FLAGS_$(1)) $$(CHECK_CFLAGS) -pthread -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CSTD) $$(WARN) $$(FLAGS_$(1)) $$(TEST_DEFS) $$(CHECK_CFLAGS) -pthread -MMD -MP -c $$< -o $$@
 
 build/$(1)/tests: $$(patsubst %.c,build/$(1)/%.o,$$(SRCS) $$(EXTRA_SRCS_$(1)))
 	$$(CC) $$(FLAGS_$(1)) -pthread -o $$@ $$^ $$(CHECK_LIBS) $$(LDFLAGS_$(1))
@@ -74,6 +85,7 @@ $(foreach v,plain tsan asan sim,$(eval $(call variant,$(v))))
 
 # The simulator's own test programs: a planted deadlock and a spin.
 .SECONDARY: build/sim/dsim/deadlock_demo.o build/sim/dsim/spin_demo.o
+build/sim/tests: | build/sim/dsim_deadlock_demo build/sim/dsim_spin_demo
 build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o build/sim/util.o
 	$(CC) $(FLAGS_sim) -pthread -o $@ $^ $(LDFLAGS_sim)
 
@@ -91,7 +103,7 @@ asan: deps build/asan/tests
 
 # Every test in deterministic simulation (see dsim/dsim.h); SEED=s replays.
 # Then the seeds that once failed (dsim/regressions.txt) that RUN selects.
-sim: deps build/sim/tests build/sim/dsim_deadlock_demo build/sim/dsim_spin_demo
+sim: deps build/sim/tests
 	$(RUN_sim) ./build/sim/tests "$(RUN)"
 	@dsim/regress ./build/sim/tests "$(RUN)"
 
@@ -101,7 +113,7 @@ build/bench/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
 	@mkdir -p build/bench
 	$(CC) $(CSTD) $(WARN) -O3 -DNDEBUG -pthread -o $@ $(BENCH_SRCS)
 
-RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c raftsim/raftsim.c)
+RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c labtest/report.c raftsim/raftsim.c)
 $(RAFTSIM): $(RAFTSIM_OBJS)
 	$(CC) $(FLAGS_plain) -pthread -o $@ $^ $(CHECK_LIBS)
 
@@ -120,6 +132,10 @@ stress: deps
 	@if [ -z "$(RUN)" ]; then echo "make stress needs RUN=regex"; exit 2; fi
 	/usr/bin/python3 tools/dstest -n $(N) -p $(P) $(if $(SAN),--sanitizer $(SAN)) \
 	  $(if $(SIM),--sim $(if $(SEED),--seed $(SEED))) "$(RUN)"
+
+DIR ?=
+handout:
+	@sh tools/mkhandout "$(DIR)"
 
 # Debian packages we need: Check (and pkg-config to find it), and rich for
 # the Python tools.  Installs only what is missing.

@@ -9,7 +9,7 @@
  * of a shared slot (wake the receiver, then sleep until it says "taken"),
  * and on this machine a wake-up costs more than everything else here.
  *
- * chan_send_all() parks a whole run of values at once, as n goroutines
+ * chan_send_all_unless() parks a whole run of values at once, as n goroutines
  * queued in order on the channel would be: a receiver that comes along
  * takes the next value without sleeping and without waking the sender,
  * which is woken once, when the last value has been taken.
@@ -22,6 +22,7 @@
 #include "chan.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ typedef struct parked {
 	void *elem;
 	size_t n;              /* values to move */
 	size_t moved;          /* values partners copied across so far */
+	const atomic_bool *stop; /* a sender that may be called off, or NULL */
 	struct parked *next;
 } parked;
 
@@ -59,7 +61,10 @@ Chan *chan_make(size_t elem_size)
 	return ch;
 }
 
-static void enqueue(park_queue *q, parked *p)
+/* Out of line: inlined into park(), it has gcc 12 warn that q may keep
+ * pointing at the parked thread's stack, which every way out of park()
+ * prevents. */
+__attribute__((noinline)) static void enqueue(park_queue *q, parked *p)
 {
 	p->next = NULL;
 	if (q->tail)
@@ -80,15 +85,42 @@ static parked *dequeue(park_queue *q)
 	return p;
 }
 
-/* Park on q until partners have moved all n values or the channel
- * closes (ch->mu held).  Returns how many they moved. */
-static size_t park(Chan *ch, park_queue *q, void *elem, size_t n, size_t moved)
+/* Take p off q, wherever it is. */
+static void unlink_parked(park_queue *q, parked *p)
 {
-	parked me = { .elem = elem, .n = n, .moved = moved };
+	parked *prev = NULL;
+	for (parked *x = q->head; x; prev = x, x = x->next) {
+		if (x != p)
+			continue;
+		if (prev)
+			prev->next = x->next;
+		else
+			q->head = x->next;
+		if (q->tail == x)
+			q->tail = prev;
+		return;
+	}
+}
+
+static bool stopped(const atomic_bool *stop)
+{
+	return stop && atomic_load(stop);
+}
+
+/* Park on q until partners have moved all n values, the channel closes,
+ * or (a sender) *stop is set (ch->mu held).  Returns how many they
+ * moved. */
+static size_t park(Chan *ch, park_queue *q, void *elem, size_t n, size_t moved,
+		   const atomic_bool *stop)
+{
+	parked me = { .elem = elem, .n = n, .moved = moved, .stop = stop };
 	enqueue(q, &me);
-	while (me.moved < me.n && !ch->closed)
+	while (me.moved < me.n && !ch->closed && !stopped(stop))
 		pthread_cond_wait(&q->cv, &ch->mu);
-	/* Done or closed, I am off the queue: nobody points at me any more. */
+	/* Done, a partner took me off the queue; closed, close emptied it; a
+	 * stopped sender leaves by itself.  Nobody points at me any more. */
+	if (me.moved < me.n)
+		unlink_parked(q, &me);
 	return me.moved;
 }
 
@@ -126,19 +158,19 @@ static void unlock_and_wake(Chan *ch, park_queue *q, bool wake)
 		pthread_cond_broadcast(&q->cv);
 }
 
-size_t chan_send_all(Chan *ch, const void *elems, size_t n)
+size_t chan_send_all_unless(Chan *ch, const void *elems, size_t n, const atomic_bool *stop)
 {
 	size_t sent = 0;
 	bool wake = false;
 	pthread_mutex_lock(&ch->mu);
-	if (!ch->closed) {
+	if (!ch->closed && !stopped(stop)) {
 		sent = hand_to_receivers(ch, elems, n, &wake);
 		if (sent < n) {
 			/* Those we filled may sleep on until we sleep. */
 			if (wake)
 				pthread_cond_broadcast(&ch->receivers.cv);
 			wake = false;
-			sent = park(ch, &ch->senders, (void *)elems, n, sent);
+			sent = park(ch, &ch->senders, (void *)elems, n, sent, stop);
 		}
 	}
 	unlock_and_wake(ch, &ch->receivers, wake);
@@ -158,7 +190,12 @@ size_t chan_offer_all(Chan *ch, const void *elems, size_t n)
 
 bool chan_send(Chan *ch, const void *elem)
 {
-	return chan_send_all(ch, elem, 1) == 1;
+	return chan_send_all_unless(ch, elem, 1, NULL) == 1;
+}
+
+bool chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop)
+{
+	return chan_send_all_unless(ch, elem, 1, stop) == 1;
 }
 
 bool chan_recv(Chan *ch, void *elem)
@@ -173,11 +210,20 @@ bool chan_recv(Chan *ch, void *elem)
 			wake = moved_one(&ch->senders, s);
 			got = 1;
 		} else {
-			got = park(ch, &ch->receivers, elem, 1, 0);
+			got = park(ch, &ch->receivers, elem, 1, 0, NULL);
 		}
 	}
 	unlock_and_wake(ch, &ch->senders, wake);
 	return got == 1;
+}
+
+void chan_wake_senders(Chan *ch)
+{
+	/* A sender that looked at its flag before it was set is asleep once
+	 * we hold the mutex; one that looks after sees it set. */
+	pthread_mutex_lock(&ch->mu);
+	pthread_mutex_unlock(&ch->mu);
+	pthread_cond_broadcast(&ch->senders.cv);
 }
 
 void chan_close(Chan *ch)

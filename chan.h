@@ -5,6 +5,7 @@
 #ifndef CHAN_H
 #define CHAN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,17 +16,26 @@ Chan *chan_make(size_t elem_size);
  * becomes, before a receiver took the value) closed: the value was not
  * delivered and still belongs to the sender. */
 bool chan_send(Chan *ch, const void *elem);
+/* chan_send that its sender can call off: it also gives up (false, the
+ * value still the sender's) once *stop is true, seen on entry or when
+ * chan_wake_senders(ch) is called after *stop was set.  Raft's Kill uses it
+ * to end an apply that nobody reads. */
+bool chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop);
 /* Sends the n values at elems in order, as if n goroutines queued in
  * that order each sent one: blocks until receivers have taken them all,
  * each receiver taking the next without waiting for the sender to run.
- * Returns how many were taken (fewer than n when the channel is or
- * becomes closed); the rest still belong to the sender. */
-size_t chan_send_all(Chan *ch, const void *elems, size_t n);
+ * Returns how many were taken: fewer than n when the channel is or
+ * becomes closed, or when stop is not NULL and the send is called off as
+ * chan_send_unless's is.  The rest still belong to the sender. */
+size_t chan_send_all_unless(Chan *ch, const void *elems, size_t n, const atomic_bool *stop);
 /* Go's non-blocking send (a select with a default), for a run of values:
  * hands values from elems on, in order, to receivers already waiting, and
  * returns at once how many were taken (0 when nobody waits); the rest
  * still belong to the sender. */
 size_t chan_offer_all(Chan *ch, const void *elems, size_t n);
+/* Makes every parked sender look at its stop flag again; the others go
+ * back to waiting.  Nothing else about the channel changes. */
+void chan_wake_senders(Chan *ch);
 /* Blocks for a value.  False once the channel is closed (nothing is
  * left behind in an unbuffered channel). */
 bool chan_recv(Chan *ch, void *elem);

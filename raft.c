@@ -11,6 +11,7 @@
  * an apply-channel send, or a sleep. */
 #define _GNU_SOURCE
 #include "raft.h"
+#include "raftstate.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -45,9 +46,31 @@
  * few lost messages on an unreliable network do not depose it.  On a
  * reliable network no probe is ever needed. */
 #define PROBE_MS 40
+/* On a network whose replies come late (labrpc's long reordering holds
+ * two replies in three back for 200 ms to 2.2 s), followers hear the
+ * leader at once but the leader hears them late, and a late reply counts
+ * from when its request left.  Then only the prompt replies keep the
+ * leader's quorum fresh, so a leader that has seen a round trip longer
+ * than a heartbeat in the last RTT_MEMORY_MS or so probes quiet followers
+ * every PROBE_MS, not only once its majority has been quiet for a
+ * heartbeat. */
+#define RTT_MEMORY_MS 5000
 #ifndef REPLY_WAIT_MS
 #define REPLY_WAIT_MS 30
 #endif
+/* What a follower that cannot be reached may cost.  labrpc holds a call
+ * to it (and the sender thread making it) for up to 7 s, so sending it the
+ * whole unacknowledged tail every REPLY_WAIT_MS would pile up hundreds of
+ * threads and copies of the log.  Instead: one AppendEntries carries at
+ * most MAX_APPEND_BYTES of entries (at least one entry); a follower that
+ * has answered nothing sent in the last UNREACHABLE_MS hears from us only
+ * at the heartbeat rate; and at most MAX_IN_FLIGHT calls to one peer are
+ * under way at once (more wait for one to return).  About 20 calls are in
+ * flight to a cut-off follower at the heartbeat rate, so the cap rarely
+ * binds; it is what bounds the sender pool. */
+#define MAX_APPEND_BYTES (64 * 1024)
+#define UNREACHABLE_MS (2 * HEARTBEAT_MS)
+#define MAX_IN_FLIGHT 32
 
 #define NONE (-1)
 
@@ -76,6 +99,7 @@ typedef struct {
 	int nentries;    /* AppendEntries: entries carried */
 	int last_index;  /* InstallSnapshot: lastIncludedIndex */
 	uint64_t seq;    /* AppendEntries/InstallSnapshot: sent_seq when sent */
+	int64_t sent_ms; /* when it was handed to a sender */
 	bool pre_vote;   /* RequestVote: a pre-vote */
 	int round;       /* RequestVote: the election round it belongs to */
 	uint8_t *args;
@@ -96,7 +120,6 @@ typedef struct sender {
 
 struct Raft {
 	pthread_mutex_t mu;
-	atomic_int refs;
 	atomic_bool dead;
 	bool joined;
 
@@ -122,6 +145,9 @@ struct Raft {
 
 	/* Volatile state on all servers. */
 	int commit_index;
+	/* The last index the applier has taken to send: delivered, or copied
+	 * and on its way.  The service may snapshot up to here, never past
+	 * it: the entries after it are still to be copied from the log. */
 	int last_applied;
 	role state;
 	int64_t election_deadline_ms;
@@ -129,7 +155,7 @@ struct Raft {
 	int election_round;     /* tells this round's votes from older ones */
 	int64_t leader_heard_ms; /* last AppendEntries/InstallSnapshot of our term */
 	bool snapshot_pending;  /* an installed snapshot for the applier */
-	bool delivering;        /* a thread is sending on apply_ch */
+	bool applying;          /* a thread is sending on apply_ch (the apply path) */
 
 	/* Volatile state on leaders. */
 	int *next_index;
@@ -137,8 +163,12 @@ struct Raft {
 	uint64_t *sent_seq;     /* AppendEntries/InstallSnapshot sent, per peer */
 	uint64_t *answered_seq; /* the latest of them answered or lost */
 	int64_t *last_sent_ms;  /* when the latest one left */
-	int64_t *last_ack_ms;   /* when a reply of this term last came */
+	int64_t rtt_period_ms;  /* the slowest round trips: since this time, */
+	int64_t rtt_slowest;    /* this one, */
+	int64_t rtt_slowest_before; /* and in the period before */
+	int64_t *last_ack_ms;   /* the latest send time of a reply of this term */
 	bool *pending;          /* new entries wait for an in-flight reply */
+	int *in_flight;         /* calls to each peer under way (all kinds) */
 	int64_t heartbeat_due_ms;
 
 	pthread_t ticker, applier;
@@ -146,7 +176,7 @@ struct Raft {
 	pthread_cond_t ticker_cv;   /* Kill wakes the ticker's sleep */
 	sender *idle_senders, *senders;
 
-	/* Wake-ups held back until rf->mu is released (lock_collecting()). */
+	/* Wake-ups held back until rf->mu is released (collect_wakes()). */
 	bool collecting;
 	sender *senders_to_wake[MAX_COLLECTED_WAKES];
 	int nsenders_to_wake;
@@ -203,6 +233,24 @@ static void log_encode_all(Raft *rf)
 	rf->log[0].enc_end = 0;
 	for (int pos = 1; pos < rf->log_len; pos++)
 		log_encode_entry(rf, pos);
+}
+
+/* The last index of the entries after `after` that fit in max_bytes
+ * encoded: at least one entry, when there is one (after is in the log). */
+static int log_last_within(Raft *rf, int after, size_t max_bytes)
+{
+	size_t from = log_at(rf, after)->enc_end;
+	int lo = after + 1, hi = log_last_index(rf);
+	if (lo >= hi || log_at(rf, hi)->enc_end - from <= max_bytes)
+		return hi;
+	while (lo < hi) { /* lo fits (or is the one entry we must send) */
+		int mid = lo + (hi - lo + 1) / 2;
+		if (log_at(rf, mid)->enc_end - from <= max_bytes)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
 }
 
 /* Append the entries in (after, last] to e, encoded {term, command} each;
@@ -378,30 +426,28 @@ bool raft_decode_state(const uint8_t *data, size_t len, raft_persistent_state *s
 	return true;
 }
 
-/* Restore what persist() saved, and the snapshot saved with it. */
-static void read_persist(Raft *rf)
+/* Restore what persist() saved, and the snapshot saved with it.  False,
+ * with a message in err, when the state does not decode. */
+static bool read_persist(Raft *rf, char *err, size_t errlen)
 {
 	size_t len;
 	uint8_t *data = persister_read_raft_state(rf->persister, &len);
 	rf->snapshot = persister_read_snapshot(rf->persister, &rf->snapshot_len);
 	if (len == 0) {
 		free(data);
-		return;
+		return true;
 	}
 	raft_persistent_state st;
-	char err[256];
-	bool ok = raft_decode_state(data, len, &st, err, sizeof err);
+	bool ok = raft_decode_state(data, len, &st, err, errlen);
 	if (ok && st.voted_for >= rf->npeers) {
-		snprintf(err, sizeof err, "persisted Raft state refused: votedFor %d, with %d peers",
+		snprintf(err, errlen, "persisted Raft state refused: votedFor %d, with %d peers",
 			 st.voted_for, rf->npeers);
 		raft_persistent_state_free(&st);
 		ok = false;
 	}
-	if (!ok) {
-		fprintf(stderr, "raft: S%d: %s\n", rf->me, err);
-		exit(1);
-	}
 	free(data);
+	if (!ok)
+		return false;
 	rf->current_term = st.current_term;
 	rf->voted_for = st.voted_for;
 	log_compact(rf, st.base_index, st.base_term, false);
@@ -412,6 +458,7 @@ static void read_persist(Raft *rf)
 	rf->commit_index = rf->last_applied = log_base_index(rf);
 	Debug(dPersist, "S%d restored T%d voted %d log (%d..%d]", rf->me, rf->current_term,
 	      rf->voted_for, log_base_index(rf), log_last_index(rf));
+	return true;
 }
 
 /* ---- role changes ---- */
@@ -422,21 +469,30 @@ static void reset_election_timer(Raft *rf)
 		now_ms() + ELECTION_TIMEOUT_MIN_MS + prng_intn(&rf->rng, ELECTION_TIMEOUT_SPAN_MS);
 }
 
+/* Every change of role or term goes through here, and is logged in the one
+ * form tools/dslogs reads: "S1 T4 follower -> T5 candidate". */
+static void set_role(Raft *rf, int term, role r)
+{
+	if (term == rf->current_term && r == rf->state)
+		return;
+	Debug(dTerm, "S%d T%d %s -> T%d %s", rf->me, rf->current_term, role_names[rf->state], term,
+	      role_names[r]);
+	rf->current_term = term;
+	rf->state = r;
+}
+
 /* A higher term was seen (in any RPC or reply): adopt it, forget the vote,
- * step down.  The caller persists. */
+ * step down; or the leader of our term was heard: a candidate steps down.
+ * The caller persists. */
 static void become_follower(Raft *rf, int term)
 {
-	if (term > rf->current_term) {
-		Debug(dTerm, "S%d T%d -> T%d, %s -> follower", rf->me, rf->current_term, term,
-		      role_names[rf->state]);
-		rf->current_term = term;
+	if (term > rf->current_term)
 		rf->voted_for = NONE;
-	}
 	/* A deposed leader's election timer is stale: start a fresh one,
 	 * giving the new leader time to be heard. */
 	if (rf->state == LEADER)
 		reset_election_timer(rf);
-	rf->state = FOLLOWER;
+	set_role(rf, term > rf->current_term ? term : rf->current_term, FOLLOWER);
 }
 
 /* Every RPC and reply first compares terms (Figure 2, all servers).
@@ -455,7 +511,7 @@ static void become_leader(Raft *rf)
 {
 	Debug(dLeader, "S%d leader for T%d with %d votes, log (%d..%d]", rf->me, rf->current_term,
 	      rf->votes, log_base_index(rf), log_last_index(rf));
-	rf->state = LEADER;
+	set_role(rf, rf->current_term, LEADER);
 	for (int p = 0; p < rf->npeers; p++) {
 		rf->next_index[p] = log_last_index(rf) + 1;
 		rf->match_index[p] = 0;
@@ -474,13 +530,6 @@ static void become_leader(Raft *rf)
 			replicate_to(rf, p, true);
 }
 
-void apply_msg_free(ApplyMsg *m)
-{
-	free(m->command);
-	free(m->snapshot);
-	m->command = m->snapshot = NULL;
-}
-
 static bool deliver_directly(Raft *rf);
 
 /* ---- wake-ups after the unlock ----
@@ -488,14 +537,15 @@ static bool deliver_directly(Raft *rf);
  * glibc does not hand a mutex over to the thread a signal wakes: woken
  * while we still hold rf->mu, it runs only to sleep again on the mutex,
  * a second hand-off as dear as the first.  The busy entry points (Start,
- * a sender handling its reply, the AppendEntries handler) therefore lock
- * with lock_collecting(), and the sender and applier wake-ups they cause
- * wait in rf until unlock_and_wake() has released the mutex.  Elsewhere
- * they happen at once. */
+ * a sender handling its reply, the AppendEntries handler) therefore call
+ * collect_wakes() once they hold rf->mu, and the sender and applier
+ * wake-ups they cause wait in rf until unlock_and_wake() has released the
+ * mutex.  Elsewhere they happen at once. */
 
-static void lock_collecting(Raft *rf)
+/* From here to unlock_and_wake(), wake-ups wait for the unlock (rf->mu
+ * held; every way out of the critical section must be unlock_and_wake()). */
+static void collect_wakes(Raft *rf)
 {
-	pthread_mutex_lock(&rf->mu);
 	rf->collecting = true;
 }
 
@@ -518,7 +568,7 @@ static void wake_applier(Raft *rf)
 }
 
 /* Release rf->mu, then make the wake-ups collected since
- * lock_collecting(): the senders first, so that their RPCs are on their
+ * collect_wakes(): the senders first, so that their RPCs are on their
  * way, then the apply path, which hands new entries to a waiting service
  * itself rather than wake the applier thread for them.  Senders and
  * condition variables live as long as rf, so they may be signalled after
@@ -548,9 +598,16 @@ static void unlock_and_wake(Raft *rf)
 
 static void *sender_main(void *arg);
 
+/* Room for one more call to peer (rf->mu held). */
+static bool can_send_to(Raft *rf, int peer)
+{
+	return rf->in_flight[peer] < MAX_IN_FLIGHT;
+}
+
 /* Hand job to an idle sender thread, or start one (rf->mu held). */
 static void send_rpc(Raft *rf, rpc_job *job)
 {
+	rf->in_flight[job->peer]++;
 	sender *s = rf->idle_senders;
 	if (s) {
 		rf->idle_senders = s->next_idle;
@@ -580,6 +637,7 @@ static rpc_job *new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args)
 	job->kind = kind;
 	job->peer = peer;
 	job->term = rf->current_term;
+	job->sent_ms = now_ms();
 	job->args = labgob_encoder_take(args, &job->args_len);
 	return job;
 }
@@ -599,8 +657,8 @@ static bool candidate_up_to_date(Raft *rf, int last_term, int last_index)
 static void send_vote_requests(Raft *rf, int term, bool pre)
 {
 	for (int p = 0; p < rf->npeers; p++) {
-		if (p == rf->me)
-			continue;
+		if (p == rf->me || !can_send_to(rf, p))
+			continue; /* too many calls stuck on the way to p: as if lost */
 		labgob_encoder e;
 		labgob_encoder_init(&e);
 		labgob_put_int(&e, term);
@@ -617,8 +675,7 @@ static void send_vote_requests(Raft *rf, int term, bool pre)
 
 static void start_election(Raft *rf)
 {
-	rf->state = CANDIDATE;
-	rf->current_term++;
+	set_role(rf, rf->current_term + 1, CANDIDATE);
 	rf->voted_for = rf->me;
 	rf->votes = 1;
 	rf->election_round++;
@@ -626,7 +683,10 @@ static void start_election(Raft *rf)
 	reset_election_timer(rf);
 	Debug(dVote, "S%d election for T%d, last %d/T%d", rf->me, rf->current_term,
 	      log_last_index(rf), log_last_term(rf));
-	send_vote_requests(rf, rf->current_term, false);
+	if (rf->votes * 2 > rf->npeers)
+		become_leader(rf); /* a cluster of one: its own vote wins */
+	else
+		send_vote_requests(rf, rf->current_term, false);
 }
 
 /* Pre-vote (Raft thesis 9.6): before raising its term, a peer whose
@@ -646,6 +706,18 @@ static void start_pre_vote(Raft *rf)
 		send_vote_requests(rf, rf->current_term + 1, true);
 }
 
+/* An AppendEntries or InstallSnapshot of our term: its sender is the
+ * leader.  A candidate steps down, no one starts an election while it is
+ * heard, and a (pre-)vote round under way ends: a grant that comes late
+ * must not start an election against the leader just heard. */
+static void heard_from_leader(Raft *rf)
+{
+	become_follower(rf, rf->current_term);
+	reset_election_timer(rf);
+	rf->leader_heard_ms = now_ms();
+	rf->election_round++;
+}
+
 /* Heard from a leader of our term within the shortest election timeout:
  * it is alive, so no one gets a pre-vote from us. */
 static bool leader_recently_heard(Raft *rf)
@@ -654,12 +726,26 @@ static bool leader_recently_heard(Raft *rf)
 	       now_ms() - rf->leader_heard_ms < ELECTION_TIMEOUT_MIN_MS;
 }
 
+/* A killed peer is silent: its handlers change nothing and send no reply
+ * (the lab's killed() check).  Checked under rf->mu, which Kill takes to
+ * set dead, so nothing changes after Kill has returned (rf->mu held). */
+static bool answer_unless_dead(Raft *rf)
+{
+	if (!atomic_load(&rf->dead))
+		return true;
+	pthread_mutex_unlock(&rf->mu);
+	return false;
+}
+
 /* RequestVote RPC receiver (Figure 2), and pre-votes, which change
- * nothing here: granted when a real vote in that term could be. */
-static void request_vote(Raft *rf, int term, int candidate, int last_index, int last_term,
+ * nothing here: granted when a real vote in that term could be.  False,
+ * with no answer, when dead. */
+static bool request_vote(Raft *rf, int term, int candidate, int last_index, int last_term,
 			 bool pre, int *reply_term, bool *granted)
 {
 	pthread_mutex_lock(&rf->mu);
+	if (!answer_unless_dead(rf))
+		return false;
 	bool changed = false;
 	if (pre) {
 		*granted = term > rf->current_term && !leader_recently_heard(rf) &&
@@ -681,6 +767,7 @@ static void request_vote(Raft *rf, int term, int candidate, int last_index, int 
 	Debug(dVote, "S%d %s %svote to S%d for T%d", rf->me, *granted ? "granted" : "refused",
 	      pre ? "pre-" : "", candidate, term);
 	pthread_mutex_unlock(&rf->mu);
+	return true;
 }
 
 static void handle_request_vote_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
@@ -734,17 +821,26 @@ static bool awaiting_reply(Raft *rf, int peer, int64_t now)
 	       now - rf->last_sent_ms[peer] < REPLY_WAIT_MS;
 }
 
-/* Send peer what it lacks from nextIndex on (rf->mu held).  A heartbeat
- * always goes; otherwise, while the latest message to peer awaits its
- * reply, only note that more is pending: the reply (or the ticker, once
- * REPLY_WAIT_MS has passed) sends the rest in one message, so a burst of
- * Start()s is coalesced. */
+/* peer has answered nothing sent in the last UNREACHABLE_MS. */
+static bool unreachable(Raft *rf, int peer, int64_t now)
+{
+	return now - rf->last_ack_ms[peer] > UNREACHABLE_MS;
+}
+
+/* Send peer what it lacks from nextIndex on, up to MAX_APPEND_BYTES of it
+ * (rf->mu held).  A heartbeat always goes (unless MAX_IN_FLIGHT calls to
+ * peer are under way); otherwise, while the latest message to peer awaits
+ * its reply, or peer is unreachable, only note that more is pending: the
+ * reply (or the ticker, once REPLY_WAIT_MS has passed, or the next
+ * heartbeat) sends the rest in one message, so a burst of Start()s is
+ * coalesced. */
 static void replicate_to(Raft *rf, int peer, bool heartbeat)
 {
 	if (rf->state != LEADER)
 		return;
 	int64_t now = now_ms();
-	if (!heartbeat && awaiting_reply(rf, peer, now)) {
+	if ((!heartbeat && (awaiting_reply(rf, peer, now) || unreachable(rf, peer, now))) ||
+	    !can_send_to(rf, peer)) {
 		rf->pending[peer] = true;
 		return;
 	}
@@ -756,7 +852,7 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 		return;
 	}
 	int prev = rf->next_index[peer] - 1;
-	int n = log_last_index(rf) - prev;
+	int n = log_last_within(rf, prev, MAX_APPEND_BYTES) - prev;
 	labgob_encoder e;
 	labgob_encoder_init(&e);
 	labgob_put_int(&e, rf->current_term);
@@ -817,7 +913,9 @@ static void advance_commit_index(Raft *rf)
 
 /* A reply to the leader's AppendEntries or InstallSnapshot: a higher term
  * deposes us; a reply from an older term is dropped; otherwise it shows
- * the follower is alive (check_quorum()).  True when it is to be used. */
+ * the follower was alive when the request left (check_quorum()): not
+ * when the reply came, which the network may have held for seconds.  True
+ * when it is to be used. */
 static bool leader_reply_current(Raft *rf, rpc_job *job, int term)
 {
 	if (handle_term(rf, term)) {
@@ -826,7 +924,8 @@ static bool leader_reply_current(Raft *rf, rpc_job *job, int term)
 	}
 	if (rf->state != LEADER || rf->current_term != job->term)
 		return false;
-	rf->last_ack_ms[job->peer] = now_ms();
+	if (job->sent_ms > rf->last_ack_ms[job->peer])
+		rf->last_ack_ms[job->peer] = job->sent_ms;
 	return true;
 }
 
@@ -897,9 +996,37 @@ static bool next_entry(append_entries_args *a, int *term, const uint8_t **cmd, s
 	       labgob_get_bytes(&a->entries, cmd, len);
 }
 
-static void append_entries(Raft *rf, append_entries_args *a, append_entries_reply *r)
+/* Entries that reach into our snapshot hold its last entry, as every
+ * leader from its term on does (Leader Completeness): true unless the one
+ * at the sentinel's index has another term.  Entries after it could then
+ * go below the sentinel's term, which raft_decode_state() refuses. */
+static bool agrees_with_snapshot(Raft *rf, const append_entries_args *a)
 {
-	lock_collecting(rf);
+	int base = log_base_index(rf);
+	if (a->prev_index >= base || a->prev_index + (int)a->n <= base)
+		return true;
+	append_entries_args copy = *a;
+	int t = -1;
+	const uint8_t *c;
+	size_t l;
+	for (int index = a->prev_index + 1; index <= base; index++)
+		next_entry(&copy, &t, &c, &l);
+	return t == rf->log[0].term;
+}
+
+static bool append_entries(Raft *rf, append_entries_args *a, append_entries_reply *r)
+{
+	pthread_mutex_lock(&rf->mu);
+	if (!answer_unless_dead(rf))
+		return false;
+	/* (An older leader may disagree: it is refused below, as stale.) */
+	if (a->term >= rf->current_term && !agrees_with_snapshot(rf, a)) {
+		Debug(dWarn, "S%d refused AppendEntries T%d from S%d: disagrees with snapshot at %d",
+		      rf->me, a->term, a->leader, log_base_index(rf));
+		pthread_mutex_unlock(&rf->mu);
+		return false;
+	}
+	collect_wakes(rf);
 	bool changed = handle_term(rf, a->term);
 	r->success = false;
 	r->xterm = -1;
@@ -909,11 +1036,7 @@ static void append_entries(Raft *rf, append_entries_args *a, append_entries_repl
 		Debug(dDrop, "S%d stale AppendEntries T%d from S%d", rf->me, a->term, a->leader);
 		goto out;
 	}
-	/* The leader of this term: a candidate steps down, and no one
-	 * starts an election while it is heard. */
-	rf->state = FOLLOWER;
-	reset_election_timer(rf);
-	rf->leader_heard_ms = now_ms();
+	heard_from_leader(rf);
 
 	int prev = a->prev_index, prev_term = a->prev_term;
 	size_t skip = 0;
@@ -982,6 +1105,7 @@ out:
 		persist(rf);
 	r->term = rf->current_term;
 	unlock_and_wake(rf);
+	return true;
 }
 
 /* ---- snapshots ---- */
@@ -989,9 +1113,13 @@ out:
 void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len)
 {
 	pthread_mutex_lock(&rf->mu);
-	/* The service snapshots only what it was sent, which is committed
-	 * (last_applied moves only after the applier's whole batch). */
-	if (index > log_base_index(rf) && index <= rf->commit_index && log_has(rf, index)) {
+	/* The service snapshots only what it was sent.  An index past what
+	 * the applier has taken would drop entries it has yet to copy (and
+	 * send the sentinel, or read outside the log, in their place). */
+	if (index > rf->last_applied) {
+		Debug(dWarn, "S%d snapshot through %d refused: only %d taken for applying", rf->me,
+		      index, rf->last_applied);
+	} else if (index > log_base_index(rf)) {
 		Debug(dSnap, "S%d snapshot through %d (%zu bytes)", rf->me, index, len);
 		log_compact(rf, index, log_term_at(rf, index), true);
 		free(rf->snapshot);
@@ -1003,15 +1131,15 @@ void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len)
 }
 
 /* InstallSnapshot RPC receiver (Figure 13), the whole snapshot at once. */
-static void install_snapshot(Raft *rf, int term, int leader, int last_index, int last_term,
+static bool install_snapshot(Raft *rf, int term, int leader, int last_index, int last_term,
 			     const uint8_t *data, size_t len, int *reply_term)
 {
 	pthread_mutex_lock(&rf->mu);
+	if (!answer_unless_dead(rf))
+		return false;
 	bool changed = handle_term(rf, term);
 	if (term == rf->current_term) {
-		rf->state = FOLLOWER;
-		reset_election_timer(rf);
-		rf->leader_heard_ms = now_ms();
+		heard_from_leader(rf);
 		/* Never move the service backwards: ignore what we have. */
 		if (last_index > rf->commit_index) {
 			bool keep = log_term_at(rf, last_index) == last_term;
@@ -1031,6 +1159,7 @@ static void install_snapshot(Raft *rf, int term, int leader, int last_index, int
 		persist(rf);
 	*reply_term = rf->current_term;
 	pthread_mutex_unlock(&rf->mu);
+	return true;
 }
 
 static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
@@ -1052,6 +1181,31 @@ static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder
 
 /* ---- the sender threads ---- */
 
+/* A reply came after rtt ms: remember it if it is the slowest of the
+ * current period (periods of RTT_MEMORY_MS). */
+static void note_round_trip(Raft *rf, int64_t now, int64_t rtt)
+{
+	int64_t age = now - rf->rtt_period_ms;
+	if (age >= RTT_MEMORY_MS) {
+		rf->rtt_slowest_before = age < 2 * RTT_MEMORY_MS ? rf->rtt_slowest : 0;
+		rf->rtt_slowest = 0;
+		rf->rtt_period_ms = now;
+	}
+	if (rtt > rf->rtt_slowest)
+		rf->rtt_slowest = rtt;
+}
+
+/* The slowest round trip of the last RTT_MEMORY_MS or so. */
+static int64_t slowest_recent_rtt(const Raft *rf, int64_t now)
+{
+	int64_t age = now - rf->rtt_period_ms;
+	if (age >= 2 * RTT_MEMORY_MS)
+		return 0;
+	if (age >= RTT_MEMORY_MS || rf->rtt_slowest >= rf->rtt_slowest_before)
+		return rf->rtt_slowest;
+	return rf->rtt_slowest_before;
+}
+
 static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, size_t len)
 {
 	if (job->kind != RPC_REQUEST_VOTE && job->seq > rf->answered_seq[job->peer])
@@ -1062,6 +1216,8 @@ static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, 
 			replicate_to(rf, job->peer, false);
 		return;
 	}
+	int64_t now = now_ms();
+	note_round_trip(rf, now, now - job->sent_ms);
 	labgob_decoder d;
 	labgob_decoder_init(&d, reply, len);
 	switch (job->kind) {
@@ -1091,7 +1247,9 @@ static void *sender_main(void *arg)
 		bool ok = !atomic_load(&rf->dead) &&
 			  labrpc_call(rf->peers[job->peer], rpc_methods[job->kind], job->args,
 				      job->args_len, &reply, &len);
-		lock_collecting(rf);
+		pthread_mutex_lock(&rf->mu);
+		collect_wakes(rf);
+		rf->in_flight[job->peer]--;
 		/* Idle again before handling the reply: the first RPC the reply
 		 * sets off (the rest of the log, the new commit index) comes
 		 * back to this thread, which is awake, instead of waking
@@ -1131,7 +1289,8 @@ static int heard_within(Raft *rf, int64_t now, int64_t ms)
  * send the quiet followers a heartbeat now rather than at the next tick. */
 static void probe_quiet_followers(Raft *rf, int64_t now)
 {
-	int64_t quiet = HEARTBEAT_MS + PROBE_MS;
+	bool slow_network = slowest_recent_rtt(rf, now) > HEARTBEAT_MS;
+	int64_t quiet = slow_network ? PROBE_MS : HEARTBEAT_MS + PROBE_MS;
 	if (heard_within(rf, now, quiet) * 2 > rf->npeers)
 		return;
 	for (int p = 0; p < rf->npeers; p++)
@@ -1199,13 +1358,14 @@ static void *ticker_main(void *arg)
 
 /* ---- the apply path ----
  *
- * One thread at a time delivers (rf->delivering): the applier thread, or
- * a thread that has just moved the commit index while the service waits
- * on the channel.  That one hands the entries straight over once it has
- * released rf->mu (chan_offer_all(), which never blocks), as Go's
- * runtime does for a receiver already waiting, so the applier thread need
- * not be woken for them.  Whatever the service does not take at once is
- * left to the applier thread, which may wait on the channel. */
+ * One thread at a time sends on apply_ch (rf->applying): the applier
+ * thread, or a thread that has just moved the commit index while the
+ * service waits on the channel.  That one hands the entries straight over
+ * once it has released rf->mu (chan_offer_all(), which never blocks), as
+ * Go's runtime does for a receiver already waiting, so the applier thread
+ * need not be woken for them.  Whatever the service does not take at once
+ * is left to the applier thread, which may wait on the channel.  Kill calls
+ * off a send nobody takes (raft_kill). */
 
 static bool apply_pending(Raft *rf)
 {
@@ -1227,7 +1387,7 @@ static bool deliver_snapshot(Raft *rf)
 	if (m.snapshot_index > rf->last_applied)
 		rf->last_applied = m.snapshot_index;
 	pthread_mutex_unlock(&rf->mu);
-	bool ok = !atomic_load(&rf->dead) && chan_send(rf->apply_ch, &m);
+	bool ok = chan_send_unless(rf->apply_ch, &m, &rf->dead);
 	if (!ok)
 		apply_msg_free(&m);
 	pthread_mutex_lock(&rf->mu);
@@ -1237,11 +1397,14 @@ static bool deliver_snapshot(Raft *rf)
 /* Send the committed entries after lastApplied, in order, all in one run
  * (rf->mu held, released while it sends): the service takes one after
  * another without a hand-off each.  With wait, until the service has
- * taken them all; without, only what receivers already waiting take.
- * Returns false when some were not taken. */
+ * taken them all (or the send is called off); without, only what a
+ * receiver already waiting takes, and lastApplied goes back to the last
+ * entry taken: the rest is the applier thread's.  False when some were
+ * not taken. */
 static bool deliver_committed(Raft *rf, bool wait)
 {
-	int first = rf->last_applied + 1, n = rf->commit_index - rf->last_applied;
+	int first = rf->last_applied + 1, last = rf->commit_index;
+	int n = last - first + 1;
 	ApplyMsg *batch = xcalloc((size_t)n, sizeof *batch);
 	for (int i = 0; i < n; i++) {
 		log_entry *e = log_at(rf, first + i);
@@ -1252,34 +1415,38 @@ static bool deliver_committed(Raft *rf, bool wait)
 			.command_index = first + i,
 		};
 	}
+	/* Taken: a snapshot may now cover the batch (it is copied), and the
+	 * next batch starts after it. */
+	rf->last_applied = last;
 	pthread_mutex_unlock(&rf->mu);
-	size_t sent = 0;
-	if (!atomic_load(&rf->dead))
-		sent = wait ? chan_send_all(rf->apply_ch, batch, (size_t)n)
-			    : chan_offer_all(rf->apply_ch, batch, (size_t)n);
-	for (int i = (int)sent; i < n; i++)
+	int sent = (int)(wait ? chan_send_all_unless(rf->apply_ch, batch, (size_t)n, &rf->dead)
+			      : chan_offer_all(rf->apply_ch, batch, (size_t)n));
+	for (int i = sent; i < n; i++)
 		apply_msg_free(&batch[i]);
 	free(batch);
 	pthread_mutex_lock(&rf->mu);
-	int last = first + (int)sent - 1;
-	if (last > rf->last_applied)
-		rf->last_applied = last;
+	if (!wait && sent < n) {
+		/* Never behind the log's start: a service may snapshot what
+		 * it was not sent yet, which then needs no sending. */
+		int back = first + sent - 1;
+		rf->last_applied = back > log_base_index(rf) ? back : log_base_index(rf);
+	}
 	if (sent > 0)
-		Debug(dCommit, "S%d applied %d..%d", rf->me, first, last);
-	return (int)sent == n;
+		Debug(dCommit, "S%d applied %d..%d", rf->me, first, first + sent - 1);
+	return sent == n;
 }
 
 /* Deliver what the commit index just uncovered, here and now, if the
- * service is waiting for it and nobody else is delivering (rf->mu held,
- * released meanwhile).  False when it is left to the applier thread. */
+ * service is waiting for it and nobody else is sending (rf->mu held,
+ * released meanwhile).  False when some is left to the applier thread. */
 static bool deliver_directly(Raft *rf)
 {
-	if (rf->delivering || rf->snapshot_pending || atomic_load(&rf->dead) ||
+	if (rf->applying || rf->snapshot_pending || atomic_load(&rf->dead) ||
 	    rf->last_applied >= rf->commit_index)
-		return false;
-	rf->delivering = true;
+		return !apply_pending(rf);
+	rf->applying = true;
 	deliver_committed(rf, false);
-	rf->delivering = false;
+	rf->applying = false;
 	if (atomic_load(&rf->dead))
 		pthread_cond_broadcast(&rf->apply_cv); /* Kill waits for us */
 	return !apply_pending(rf);
@@ -1292,13 +1459,13 @@ static void *applier_main(void *arg)
 	Raft *rf = arg;
 	pthread_mutex_lock(&rf->mu);
 	while (!atomic_load(&rf->dead)) {
-		if (rf->delivering || !apply_pending(rf)) {
+		if (rf->applying || !apply_pending(rf)) {
 			pthread_cond_wait(&rf->apply_cv, &rf->mu);
 			continue;
 		}
-		rf->delivering = true;
+		rf->applying = true;
 		bool ok = rf->snapshot_pending ? deliver_snapshot(rf) : deliver_committed(rf, true);
-		rf->delivering = false;
+		rf->applying = false;
 		if (!ok)
 			break;
 	}
@@ -1309,13 +1476,12 @@ static void *applier_main(void *arg)
 /* ---- the API ---- */
 
 Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persister,
-		Chan *apply_ch, uint64_t seed)
+		Chan *apply_ch, uint64_t seed, char *err, size_t errlen)
 {
 	Raft *rf = xcalloc(1, sizeof *rf);
 	pthread_mutex_init(&rf->mu, NULL);
 	pthread_cond_init(&rf->apply_cv, NULL);
 	cond_init_monotonic(&rf->ticker_cv);
-	atomic_init(&rf->refs, 1);
 	atomic_init(&rf->dead, false);
 	rf->peers = xmemdup(peers, (size_t)npeers * sizeof *peers);
 	rf->npeers = npeers;
@@ -1337,7 +1503,11 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	rf->last_sent_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->last_ack_ms = xcalloc((size_t)npeers, sizeof(int64_t));
 	rf->pending = xcalloc((size_t)npeers, sizeof(bool));
-	read_persist(rf);
+	rf->in_flight = xcalloc((size_t)npeers, sizeof(int));
+	if (!read_persist(rf, err, errlen)) {
+		raft_free(rf); /* no thread has started */
+		return NULL;
+	}
 	reset_election_timer(rf);
 
 	pthread_create(&rf->ticker, NULL, ticker_main, rf);
@@ -1347,15 +1517,19 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 
 bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term)
 {
-	lock_collecting(rf);
+	pthread_mutex_lock(&rf->mu);
+	collect_wakes(rf);
 	bool leader = rf->state == LEADER && !atomic_load(&rf->dead);
 	if (leader) {
 		log_append(rf, rf->current_term, command, len);
 		rf->log_unsaved = true;
 		Debug(dClient, "S%d Start at %d/T%d", rf->me, log_last_index(rf), rf->current_term);
-		replicate_to_all(rf, false);
-		if (rf->npeers == 1)
+		if (rf->npeers == 1) {
 			save_new_entries(rf); /* nobody sends: save now */
+			advance_commit_index(rf); /* its own copy is the majority */
+		} else {
+			replicate_to_all(rf, false);
+		}
 	}
 	*index = log_last_index(rf);
 	*term = rf->current_term;
@@ -1397,8 +1571,15 @@ void raft_kill(Raft *rf)
 	pthread_cond_broadcast(&rf->ticker_cv);
 	for (sender *s = rf->senders; s; s = s->next_all)
 		pthread_cond_signal(&s->cv);
+	bool applying = rf->applying;
 	pthread_mutex_unlock(&rf->mu);
 	Debug(dInfo, "S%d killed", rf->me);
+
+	/* An applier parked in a send nobody takes gives up (dead is set).
+	 * Only then is apply_ch touched: the service may have freed it once
+	 * nothing could be sending. */
+	if (applying)
+		chan_wake_senders(rf->apply_ch);
 
 	/* Pending calls return at once instead of sitting out a long delay. */
 	for (int p = 0; p < rf->npeers; p++)
@@ -1409,7 +1590,7 @@ void raft_kill(Raft *rf)
 	 * waits on the channel); after that nothing of ours touches apply_ch,
 	 * which the service may then close and free. */
 	pthread_mutex_lock(&rf->mu);
-	while (rf->delivering)
+	while (rf->applying)
 		pthread_cond_wait(&rf->apply_cv, &rf->mu);
 	pthread_mutex_unlock(&rf->mu);
 	/* No sender starts after dead is set (send_rpc runs only under the
@@ -1422,16 +1603,8 @@ void raft_kill(Raft *rf)
 		pthread_join(s->tid, NULL);
 }
 
-void raft_retain(Raft *rf)
+void raft_free(Raft *rf)
 {
-	atomic_fetch_add(&rf->refs, 1);
-}
-
-void raft_release(Raft *rf)
-{
-	if (rf == NULL || atomic_fetch_sub(&rf->refs, 1) != 1)
-		return;
-	raft_kill(rf);
 	for (sender *s = rf->senders, *next; s; s = next) {
 		next = s->next_all;
 		pthread_cond_destroy(&s->cv);
@@ -1449,6 +1622,7 @@ void raft_release(Raft *rf)
 	free(rf->last_sent_ms);
 	free(rf->last_ack_ms);
 	free(rf->pending);
+	free(rf->in_flight);
 	free(rf->peers);
 	persister_release(rf->persister);
 	pthread_cond_destroy(&rf->apply_cv);
@@ -1459,9 +1633,8 @@ void raft_release(Raft *rf)
 
 /* ---- RPC handlers: decode, call the receiver, encode ---- */
 
-static int rpc_request_vote(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
+int raft_request_vote(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	Raft *rf = rcvr;
 	int term, candidate, last_index, last_term;
 	labgob_get_int(args, &term, 0, INT_MAX);
 	labgob_get_int(args, &candidate, 0, rf->npeers - 1);
@@ -1473,15 +1646,15 @@ static int rpc_request_vote(void *rcvr, labgob_decoder *args, labgob_encoder *re
 		return -1;
 	int reply_term;
 	bool granted;
-	request_vote(rf, term, candidate, last_index, last_term, pre, &reply_term, &granted);
+	if (!request_vote(rf, term, candidate, last_index, last_term, pre, &reply_term, &granted))
+		return -1;
 	labgob_put_int(reply, reply_term);
 	labgob_put_bool(reply, granted);
 	return 0;
 }
 
-static int rpc_append_entries(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
+int raft_append_entries(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	Raft *rf = rcvr;
 	append_entries_args a;
 	labgob_get_int(args, &a.term, 0, INT_MAX);
 	labgob_get_int(args, &a.leader, 0, rf->npeers - 1);
@@ -1490,20 +1663,34 @@ static int rpc_append_entries(void *rcvr, labgob_decoder *args, labgob_encoder *
 	if (!labgob_get_count(args, &a.n, 2))
 		return -1;
 	/* Walk over the entries once to check them and find leaderCommit;
-	 * append_entries() decodes them again from a copy of this cursor. */
+	 * append_entries() decodes them again from a copy of this cursor.
+	 * A leader's log never goes down in term, nor holds a term above its
+	 * own: entries that do would be saved, then refused on restart by
+	 * raft_decode_state(). */
 	a.entries = *args;
+	bool terms_ok = true;
+	int prev_t = a.prev_term;
 	for (size_t i = 0; i < a.n; i++) {
 		int t;
 		const uint8_t *c;
 		size_t l;
 		if (!labgob_get_int(args, &t, 0, INT_MAX) || !labgob_get_bytes(args, &c, &l))
 			return -1;
+		if (t < prev_t || t > a.term)
+			terms_ok = false;
+		prev_t = t;
 	}
 	labgob_get_int(args, &a.leader_commit, 0, INT_MAX);
 	if (labgob_decoder_finish(args) != LABGOB_OK || a.prev_index > INT_MAX - (int)a.n)
 		return -1;
+	if (!terms_ok) {
+		Debug(dWarn, "S%d refused AppendEntries T%d from S%d: entry terms out of order",
+		      rf->me, a.term, a.leader);
+		return -1;
+	}
 	append_entries_reply r;
-	append_entries(rf, &a, &r);
+	if (!append_entries(rf, &a, &r))
+		return -1;
 	labgob_put_int(reply, r.term);
 	labgob_put_bool(reply, r.success);
 	labgob_put_int(reply, r.xterm);
@@ -1512,9 +1699,8 @@ static int rpc_append_entries(void *rcvr, labgob_decoder *args, labgob_encoder *
 	return 0;
 }
 
-static int rpc_install_snapshot(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
+int raft_install_snapshot(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	Raft *rf = rcvr;
 	int term, leader, last_index, last_term;
 	const uint8_t *data;
 	size_t len;
@@ -1525,32 +1711,20 @@ static int rpc_install_snapshot(void *rcvr, labgob_decoder *args, labgob_encoder
 	labgob_get_bytes(args, &data, &len);
 	if (labgob_decoder_finish(args) != LABGOB_OK)
 		return -1;
+	if (last_term > term) {
+		/* Saved, it would be refused on restart (raft_decode_state). */
+		Debug(dWarn, "S%d refused InstallSnapshot T%d from S%d: last term %d", rf->me, term,
+		      leader, last_term);
+		return -1;
+	}
 	int reply_term;
-	install_snapshot(rf, term, leader, last_index, last_term, data, len, &reply_term);
+	if (!install_snapshot(rf, term, leader, last_index, last_term, data, len, &reply_term))
+		return -1;
 	labgob_put_int(reply, reply_term);
 	return 0;
 }
 
-static const labrpc_method raft_methods[] = {
-	{ "RequestVote", rpc_request_vote },
-	{ "AppendEntries", rpc_append_entries },
-	{ "InstallSnapshot", rpc_install_snapshot },
-};
-
-static void release_service(void *rcvr)
-{
-	raft_release(rcvr);
-}
-
-labrpc_service *raft_service(Raft *rf)
-{
-	raft_retain(rf);
-	labrpc_service *svc = labrpc_make_service("Raft", rf, raft_methods,
-						  sizeof raft_methods / sizeof raft_methods[0],
-						  release_service);
-	/* Each handler holds rf->mu for a moment and never waits on anything
-	 * else (the applier, not a handler, sends on applyCh), so labrpc may
-	 * run it on the caller's thread. */
-	labrpc_service_set_inline(svc);
-	return svc;
-}
+/* Each handler holds rf->mu for a moment and never waits on anything else
+ * (the applier, not a handler, sends on applyCh), so labrpc may run it on
+ * the caller's thread. */
+const bool raft_handlers_never_block = true;

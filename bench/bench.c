@@ -19,8 +19,10 @@
  *   bench --seconds S --peers N --clients W one row */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,7 @@
 #include "../labgob/labgob.h"
 #include "../labrpc/labrpc.h"
 #include "../persister.h"
-#include "../raft.h"
+#include "../raft_harness.h"
 #include "../util.h"
 
 #define SNAPSHOT_EVERY 100
@@ -261,7 +263,13 @@ static void start_cluster(bench *b, uint64_t seed)
 		s->id = i;
 		s->ch = chan_make(sizeof(ApplyMsg));
 		b->ps[i] = persister_make();
-		s->rf = raft_make(ends, b->npeers, i, b->ps[i], s->ch, seed + (uint64_t)i * 7919);
+		char err[256];
+		s->rf = raft_make(ends, b->npeers, i, b->ps[i], s->ch, seed + (uint64_t)i * 7919,
+				  err, sizeof err);
+		if (s->rf == NULL) { /* a fresh persister: cannot happen */
+			fprintf(stderr, "bench: S%d: %s\n", i, err);
+			exit(1);
+		}
 		pthread_create(&s->tid, NULL, service_main, s);
 		labrpc_server *server = labrpc_make_server();
 		labrpc_server_add_service(server, raft_service(s->rf));
@@ -397,26 +405,67 @@ static void run_row(int npeers, int nclients, double seconds)
 	pthread_mutex_destroy(&b.mu);
 }
 
+static const char bench_usage[] =
+	"usage: bench [--seconds S] [--peers N] [--clients W]\n"
+	"  --seconds S   seconds per row, more than 0 (5)\n"
+	"  --peers N     only rows with N peers, 1..%d (default: 3 and 5)\n"
+	"  --clients W   only rows with W clients, 1 or more (default: 1, 8 and 64)\n";
+
+/* A refused argument: say why, and exit 2. */
+static void bench_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void bench_refuse(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "bench: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	fprintf(stderr, bench_usage, MAX_PEERS);
+	exit(2);
+}
+
+/* --seconds, --peers, --clients, strictly: a flag without its value, an
+ * unknown flag, a value that is not all a number or out of range is
+ * refused.  0 for peers or clients means every row. */
+static void parse_args(int argc, char **argv, double *seconds, int *peers, int *clients)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			printf(bench_usage, MAX_PEERS);
+			exit(0);
+		}
+		bool is_s = strcmp(a, "--seconds") == 0, is_p = strcmp(a, "--peers") == 0,
+		     is_c = strcmp(a, "--clients") == 0;
+		if (!is_s && !is_p && !is_c)
+			bench_refuse("unknown argument '%s'", a);
+		if (v == NULL)
+			bench_refuse("%s needs a value", a);
+		i++;
+		char *end;
+		if (is_s) {
+			*seconds = strtod(v, &end);
+			if (end == v || *end != '\0' || !(*seconds > 0 && *seconds <= 3600))
+				bench_refuse("%s wants seconds, more than 0 and at most 3600, not '%s'", a, v);
+			continue;
+		}
+		long n = v[0] >= '0' && v[0] <= '9' ? strtol(v, &end, 10) : -1;
+		if (n < 0 || *end != '\0')
+			bench_refuse("%s wants a whole number, not '%s'", a, v);
+		if (is_p && (n < 1 || n > MAX_PEERS))
+			bench_refuse("--peers must be 1..%d (got %s)", MAX_PEERS, v);
+		if (is_c && (n < 1 || n > 4096))
+			bench_refuse("--clients must be 1..4096 (got %s)", v);
+		*(is_p ? peers : clients) = (int)n;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	double seconds = 5;
 	int peers = 0, clients = 0;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--seconds") == 0)
-			seconds = atof(argv[i + 1]);
-		else if (strcmp(argv[i], "--peers") == 0)
-			peers = atoi(argv[i + 1]);
-		else if (strcmp(argv[i], "--clients") == 0)
-			clients = atoi(argv[i + 1]);
-		else {
-			fprintf(stderr, "usage: bench [--seconds S] [--peers N] [--clients W]\n");
-			return 2;
-		}
-	}
-	if (peers < 0 || peers > MAX_PEERS || clients < 0 || seconds <= 0) {
-		fprintf(stderr, "bench: peers 1..%d, clients >= 1, seconds > 0\n", MAX_PEERS);
-		return 2;
-	}
+	parse_args(argc, argv, &seconds, &peers, &clients);
 	printf("| peers | clients | ops | ops/s | p50 µs | p99 µs | RPCs/op | bytes/op | CPU ms per 1000 ops |\n");
 	printf("|---|---|---|---|---|---|---|---|---|\n");
 	static const int all_peers[] = { 3, 5 }, all_clients[] = { 1, 8, 64 };

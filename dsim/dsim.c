@@ -62,7 +62,7 @@ ssize_t __real_getrandom(void *, size_t, unsigned);
 #define MAX_FRAMES 12
 
 typedef enum { RUNNING, BLOCKED, DONE } thread_state;
-typedef enum { W_NONE, W_MUTEX, W_COND, W_JOIN, W_SLEEP } wait_kind;
+typedef enum { W_NONE, W_MUTEX, W_COND, W_JOIN, W_SLEEP, W_BARRIER } wait_kind;
 
 typedef struct held_lock {
 	const void *mutex;
@@ -113,7 +113,13 @@ typedef struct {
 	wait_queue q;
 } sim_cond;
 
+typedef struct {
+	unsigned count, arrived;
+	wait_queue q;
+} sim_barrier;
+
 _Static_assert(sizeof(sim_mutex) <= sizeof(pthread_mutex_t), "sim_mutex fits");
+_Static_assert(sizeof(sim_barrier) <= sizeof(pthread_barrier_t), "sim_barrier fits");
 _Static_assert(sizeof(sim_cond) <= sizeof(pthread_cond_t), "sim_cond fits");
 
 typedef struct { uint64_t s; } rng_t;
@@ -330,16 +336,26 @@ static void describe_frames(sim_thread *t, char *buf, size_t n)
 	}
 }
 
+/* Does t wait inside the channel (chan.c)?  which gets the outermost
+ * chan_ function on its stack: the call the thread's own code made. */
 static bool waits_in_channel(sim_thread *t, char *which, size_t n)
 {
 	char sym[MAX_FRAMES][160];
 	symbolize(t->frames, t->nframes, sym);
+	const char *outer = NULL;
 	for (int i = 0; i < t->nframes; i++)
-		if (strncmp(sym[i], "chan_send ", 10) == 0 || strncmp(sym[i], "chan_recv ", 10) == 0) {
-			snprintf(which, n, "%.9s", sym[i]);
-			return true;
+		/* An entry lists a frame and what was inlined into it:
+		 * "park (chan.c:100) <- chan_send (chan.c:118)". */
+		for (const char *f = sym[i]; f; f = strstr(f, " <- ")) {
+			if (f != sym[i])
+				f += 4;
+			if (strncmp(f, "chan_", 5) == 0)
+				outer = f;
 		}
-	return false;
+	if (outer == NULL)
+		return false;
+	snprintf(which, n, "%.*s", (int)strcspn(outer, " "), outer);
+	return true;
 }
 
 static void report_thread(sim_thread *t)
@@ -359,7 +375,7 @@ static void report_thread(sim_thread *t)
 		break;
 	}
 	case W_COND: {
-		char ch[16];
+		char ch[64];
 		if (waits_in_channel(t, ch, sizeof ch))
 			snprintf(what, sizeof what, "waits on a channel (%s)", ch);
 		else
@@ -371,6 +387,12 @@ static void report_thread(sim_thread *t)
 		const sim_thread *j = t->wait_obj;
 		snprintf(what, sizeof what, "waits to join thread %d (%s)", j->id,
 			 thread_name((sim_thread *)j, tname, sizeof tname));
+		break;
+	}
+	case W_BARRIER: {
+		const sim_barrier *b = t->wait_obj;
+		snprintf(what, sizeof what, "waits at barrier %p (%u of %u arrived)", t->wait_obj,
+			 b->arrived, b->count);
 		break;
 	}
 	default:
@@ -622,6 +644,8 @@ static uint64_t parse_u64(const char *name, const char *v)
 
 extern char **environ;
 
+static void read_seed(void);
+
 static void read_settings(void)
 {
 	static const char *const known[] = { "SIM_WATCHDOG", "SIM_STATS" };
@@ -649,19 +673,19 @@ static void read_settings(void)
 		fatal("SIM_STATS=%s: expected 0 or 1", st);
 	S.stats = st == NULL || strcmp(st, "1") == 0;
 
+	read_seed();
+}
+
+/* The seed: SEED, or one drawn from the OS.  The runner gives each test
+ * its own SEED (drawn with getrandom, which comes from this seed), and a
+ * test's process reads it again after the fork (after_fork_in_child). */
+static void read_seed(void)
+{
 	const char *seed = getenv("SEED");
 	if (seed && *seed) {
 		S.seed = parse_u64("SEED", seed);
-	} else {
-		/* No seed given: draw one and export it, so the tester uses
-		 * it too and a failure can print it. */
-		uint64_t s = 0;
-		if (__real_getrandom(&s, sizeof s, 0) != (ssize_t)sizeof s)
-			s = (uint64_t)wall_ns();
-		S.seed = s % 10000000000ULL;
-		char buf[32];
-		snprintf(buf, sizeof buf, "%llu", (unsigned long long)S.seed);
-		setenv("SEED", buf, 1);
+	} else if (__real_getrandom(&S.seed, sizeof S.seed, 0) != (ssize_t)sizeof S.seed) {
+		S.seed = (uint64_t)wall_ns();
 	}
 }
 
@@ -715,6 +739,7 @@ static void print_stats(void)
 
 static void after_fork_in_child(void)
 {
+	read_seed();
 	start_scheduler();
 	atexit(print_stats);
 }
@@ -1068,6 +1093,39 @@ int __wrap_pthread_cond_broadcast(pthread_cond_t *c)
 	for (sim_thread *w; (w = queue_pop(&((sim_cond *)c)->q)) != NULL;)
 		wake(w);
 	point(POINT_NS);
+	return 0;
+}
+
+/* ---- barriers ---- */
+
+int __wrap_pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr,
+				unsigned count)
+{
+	(void)attr;
+	if (count == 0)
+		return EINVAL;
+	memset(b, 0, sizeof *b);
+	((sim_barrier *)b)->count = count;
+	return 0;
+}
+
+int __wrap_pthread_barrier_destroy(pthread_barrier_t *b)
+{
+	return ((sim_barrier *)b)->q.head ? EBUSY : 0;
+}
+
+int __wrap_pthread_barrier_wait(pthread_barrier_t *b)
+{
+	sim_barrier *sb = (sim_barrier *)b;
+	if (++sb->arrived == sb->count) {
+		sb->arrived = 0;
+		for (sim_thread *w; (w = queue_pop(&sb->q)) != NULL;)
+			wake(w);
+		point(POINT_NS);
+		return PTHREAD_BARRIER_SERIAL_THREAD;
+	}
+	queue_push(&sb->q, S.cur);
+	block(W_BARRIER, sb, __builtin_return_address(0));
 	return 0;
 }
 

@@ -129,6 +129,50 @@ START_TEST(TestSimVirtualTime)
 }
 END_TEST
 
+typedef struct {
+	pthread_barrier_t *b;
+	int *phase;
+	int serial;
+} barrier_arg;
+
+static void *barrier_main(void *p)
+{
+	barrier_arg *a = p;
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(a->phase[0], round);
+		if (pthread_barrier_wait(a->b) == PTHREAD_BARRIER_SERIAL_THREAD) {
+			a->serial++;
+			a->phase[0]++;
+		}
+		pthread_barrier_wait(a->b);
+	}
+	return NULL;
+}
+
+/* Barriers are simulated too: nobody passes before all have arrived. */
+START_TEST(TestSimBarrier)
+{
+	enum { N = 4 };
+	pthread_barrier_t b;
+	pthread_barrier_init(&b, NULL, N);
+	int phase = 0;
+	barrier_arg args[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		args[i] = (barrier_arg){ &b, &phase, 0 };
+		pthread_create(&th[i], NULL, barrier_main, &args[i]);
+	}
+	int serials = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		serials += args[i].serial;
+	}
+	ck_assert_int_eq(phase, 3);
+	ck_assert_int_eq(serials, 3);
+	pthread_barrier_destroy(&b);
+}
+END_TEST
+
 /* The same seed gives a byte-identical VERBOSE=1 log, timestamps
  * included; another seed gives another schedule. */
 START_TEST(TestSimReplay)
@@ -160,25 +204,31 @@ START_TEST(TestSimReplay)
 END_TEST
 
 /* The classic 2D deadlock is reported at once, with Go's words and what
- * each thread waits on. */
+ * each thread waits on, whatever the schedule. */
 START_TEST(TestSimDeadlockReported)
 {
 	char prog[PATH_MAX];
 	sibling("dsim_deadlock_demo", prog, sizeof prog);
 	char *const argv[] = { prog, NULL };
-	const char *const env[] = { "SEED=1", NULL };
-	run_result r;
-	run(argv, env, &r);
-	ck_assert_msg(r.status == 2, "exit status %d, expected 2:\n%s", r.status, r.out);
-	expect_in(&r, "all threads are asleep - deadlock!");
-	expect_in(&r, "[main]: waits to join thread 1 (applier)");
-	expect_in(&r, "[applier]: waits on a channel (chan_send)");
-	expect_in(&r, "holds mutex");
-	expect_in(&r, "[service]: waits for mutex");
-	expect_in(&r, "held by thread 1 (applier)");
-	expect_in(&r, "SEED=1");
-	ck_assert_msg(r.wall < 1.0, "the report took %.2f s", r.wall);
-	free(r.out);
+	for (int seed = 1; seed <= 5; seed++) {
+		char seed_env[32], seed_line[32];
+		snprintf(seed_env, sizeof seed_env, "SEED=%d", seed);
+		snprintf(seed_line, sizeof seed_line, "seed: SEED=%d)", seed);
+		const char *const env[] = { seed_env, NULL };
+		run_result r;
+		run(argv, env, &r);
+		ck_assert_msg(r.status == 2, "%s: exit status %d, expected 2:\n%s", seed_env,
+			      r.status, r.out);
+		expect_in(&r, "all threads are asleep - deadlock!");
+		expect_in(&r, "[main]: waits to join thread 1 (applier)");
+		expect_in(&r, "[applier]: waits on a channel (chan_send)");
+		expect_in(&r, "holds mutex");
+		expect_in(&r, "[service]: waits for mutex");
+		expect_in(&r, "held by thread 1 (applier)");
+		expect_in(&r, seed_line);
+		ck_assert_msg(r.wall < 1.0, "the report took %.2f s", r.wall);
+		free(r.out);
+	}
 }
 END_TEST
 
@@ -228,6 +278,7 @@ END_TEST
 
 static const test_entry dsim_tests[] = {
 	TEST_ENTRY(TestSimVirtualTime, 10),
+	TEST_ENTRY(TestSimBarrier, 10),
 	TEST_ENTRY(TestSimReplay, 60),
 	TEST_ENTRY(TestSimDeadlockReported, 10),
 	TEST_ENTRY(TestSimWatchdog, 20),

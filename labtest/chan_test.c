@@ -131,6 +131,57 @@ START_TEST(TestChanCloseWakes)
 }
 END_TEST
 
+typedef struct {
+	Chan *ch;
+	atomic_bool stop;
+	int v;
+	atomic_int result; /* -1 while sending, then 0 or 1 */
+} stoppable_arg;
+
+static void *stoppable_sender(void *p)
+{
+	stoppable_arg *a = p;
+	atomic_store(&a->result, chan_send_unless(a->ch, &a->v, &a->stop) ? 1 : 0);
+	return NULL;
+}
+
+/* A parked chan_send_unless gives up when its flag is set and the
+ * channel's senders are woken; the others, plain or not, keep waiting,
+ * and the channel works on. */
+START_TEST(TestChanSendUnless)
+{
+	Chan *ch = chan_make(sizeof(int));
+	stoppable_arg a[3];
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		a[i].ch = ch;
+		a[i].v = 10 + i;
+		atomic_init(&a[i].stop, false);
+		atomic_init(&a[i].result, -1);
+		pthread_create(&th[i], NULL, stoppable_sender, &a[i]);
+		sleep_ms(20); /* parked in this order */
+	}
+	atomic_store(&a[1].stop, true);
+	chan_wake_senders(ch);
+	pthread_join(th[1], NULL);
+	ck_assert_int_eq(atomic_load(&a[1].result), 0);
+	chan_wake_senders(ch); /* nobody else stops */
+	sleep_ms(20);
+	ck_assert(atomic_load(&a[0].result) == -1 && atomic_load(&a[2].result) == -1);
+	int v;
+	ck_assert(chan_recv(ch, &v));
+	ck_assert_int_eq(v, 10);
+	ck_assert(chan_recv(ch, &v));
+	ck_assert_int_eq(v, 12);
+	pthread_join(th[0], NULL);
+	pthread_join(th[2], NULL);
+	ck_assert(atomic_load(&a[0].result) == 1 && atomic_load(&a[2].result) == 1);
+	/* A flag already set: the send fails at once. */
+	ck_assert(!chan_send_unless(ch, &v, &a[1].stop));
+	chan_free(ch);
+}
+END_TEST
+
 enum { RUN_LEN = 1000 };
 
 typedef struct {
@@ -142,11 +193,11 @@ typedef struct {
 static void *send_run(void *p)
 {
 	run_arg *a = p;
-	a->sent = chan_send_all(a->ch, a->values, RUN_LEN);
+	a->sent = chan_send_all_unless(a->ch, a->values, RUN_LEN, NULL);
 	return NULL;
 }
 
-/* chan_send_all delivers its run in order, to whichever receivers come,
+/* chan_send_all_unless delivers its run in order, to whichever receivers come,
  * and returns only once the last value has been taken. */
 START_TEST(TestChanSendAllInOrder)
 {
@@ -162,7 +213,7 @@ START_TEST(TestChanSendAllInOrder)
 		ck_assert_int_eq(v, i + 1);
 	}
 	sleep_ms(50);
-	ck_assert_msg(a.sent == 12345, "chan_send_all returned before its last value was taken");
+	ck_assert_msg(a.sent == 12345, "chan_send_all_unless returned before its last value was taken");
 	ck_assert(chan_recv(a.ch, &v));
 	ck_assert_int_eq(v, RUN_LEN);
 	pthread_join(th, NULL);
@@ -232,6 +283,7 @@ static const test_entry chan_tests[] = {
 	TEST_ENTRY(TestChanRendezvous, 10),
 	TEST_ENTRY(TestChanManySendersReceivers, 60),
 	TEST_ENTRY(TestChanCloseWakes, 10),
+	TEST_ENTRY(TestChanSendUnless, 10),
 	TEST_ENTRY(TestChanSendAllInOrder, 10),
 	TEST_ENTRY(TestChanSendAllClosed, 10),
 	TEST_ENTRY(TestChanOfferAll, 10),

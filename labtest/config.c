@@ -424,8 +424,14 @@ void cfg_start1(config *cfg, int i)
 
 	Chan *ch = chan_make(sizeof(ApplyMsg));
 	uint64_t peer_seed = cfg->seed * 31 + (uint64_t)(++cfg->incarnation) * 1000003ULL + (uint64_t)i;
-	Raft *rf = raft_make(ends, cfg->n, i, ps, ch, peer_seed);
+	char err[256];
+	Raft *rf = raft_make(ends, cfg->n, i, ps, ch, peer_seed, err, sizeof err);
 	free(ends);
+	if (rf == NULL) {
+		/* A state Raft saved but cannot read back: fatal, as in Go. */
+		chan_free(ch);
+		cfg_fatalf(cfg, "raft: S%d: %s", i, err);
+	}
 
 	pthread_mutex_lock(&cfg->mu);
 	cfg->rafts[i] = rf;

@@ -11,8 +11,9 @@
 #include "../chan.h"
 #include "../labrpc/labrpc.h"
 #include "../persister.h"
-#include "../raft.h"
+#include "../raft_harness.h"
 #include "../util.h"
+#include "report.h"
 
 /* The tests' interface{} commands: a tagged byte blob ('i' + an encoded
  * int, or 's' + string bytes); values compare by type and bytes, as Go's
@@ -104,15 +105,19 @@ bool cfg_start_on(config *cfg, int i, cmd_t cmd, int *index, int *term, bool *is
 /* Outside Check (raftsim), a fatal error prints and exits instead. */
 extern bool cfg_outside_check;
 
-/* t.Fatalf: print the seed (to repeat the run's choices), then fail. */
+/* t.Fatalf.  Under the runner, which prints the seed in its "--- FAIL"
+ * block, with the line in test_test.c of the call that failed
+ * (report.h); outside Check, print the seed (to repeat the run's choices)
+ * and the message, and exit. */
 #define cfg_fatalf(cfg, ...)                                                        \
 	do {                                                                        \
-		fprintf(stderr, "seed: SEED=%llu\n", (unsigned long long)(cfg)->seed); \
 		if (cfg_outside_check) {                                            \
+			fprintf(stderr, "seed: SEED=%llu\n", (unsigned long long)(cfg)->seed); \
 			fprintf(stderr, __VA_ARGS__);                               \
 			fprintf(stderr, "\n");                                      \
 			exit(1);                                                    \
 		}                                                                   \
+		report_failure();                                                   \
 		ck_abort_msg(__VA_ARGS__);                                          \
 	} while (0)
 

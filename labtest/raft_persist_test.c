@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../labgob/labgob.h"
-#include "../raft.h"
+#include "../raftstate.h"
 #include "../util.h"
 #include "registry.h"
 

@@ -11,6 +11,7 @@
  * acknowledged command lost.  Any violation exits 1, naming peers, index
  * and term. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ typedef struct {
 	const char *html;
 } options;
 
+#define EVENTS_SHOWN 6
+
 /* What the watcher saw: a leader per term, elections, and violations. */
 typedef struct {
 	pthread_mutex_t mu;
@@ -33,6 +36,10 @@ typedef struct {
 	int nterms;
 	int elections;
 	char violation[512];
+	/* The latest events for the live view: nemesis actions and new
+	 * leaders, oldest first in the ring; nevents counts all ever seen. */
+	char events[EVENTS_SHOWN][64];
+	long nevents;
 } watch;
 
 typedef struct sim {
@@ -49,12 +56,44 @@ typedef struct sim {
 	int64_t t0_us;
 } sim;
 
-static void usage(void)
+static const char usage_text[] =
+	"usage: raftsim [--peers N] [--seconds S] [--seed X] [--reliable] [--no-crash]\n"
+	"               [--clients C] [--snapshot-every K] [--html FILE]\n"
+	"\n"
+	"  --peers N           peers in the cluster, 1..9 (5)\n"
+	"  --seconds S         how long the clients and the nemesis run, 1..86400 (30)\n"
+	"  --seed X            the seed of the network's and the nemesis' choices\n"
+	"  --reliable          a reliable network (default: unreliable)\n"
+	"  --no-crash          the nemesis partitions but never crashes peers\n"
+	"  --clients C         clients submitting commands, 0..64 (3)\n"
+	"  --snapshot-every K  each peer's service snapshots every K entries, 2..100000 (10)\n"
+	"  --html FILE         also write the run's timeline page to FILE\n";
+
+/* A refused argument: say why, and exit 2. */
+static void refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void refuse(const char *fmt, ...)
 {
-	fprintf(stderr,
-		"usage: raftsim [--peers N] [--seconds S] [--seed X] [--reliable] [--no-crash]\n"
-		"               [--clients C] [--snapshot-every K] [--html FILE]\n");
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "raftsim: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n%s", usage_text);
+	va_end(ap);
 	exit(2);
+}
+
+/* v as a whole decimal number in [min, max], or refuse it. */
+static uint64_t number_arg(const char *flag, const char *v, uint64_t min, uint64_t max)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = v[0] >= '0' && v[0] <= '9' ? strtoull(v, &end, 10) : 0;
+	if (v[0] < '0' || v[0] > '9' || errno != 0 || *end != '\0')
+		refuse("%s wants a whole number, not '%s'", flag, v);
+	if (n < min || n > max)
+		refuse("%s must be %llu..%llu (got %s)", flag, (unsigned long long)min,
+		       (unsigned long long)max, v);
+	return n;
 }
 
 static options parse_options(int argc, char **argv)
@@ -63,32 +102,37 @@ static options parse_options(int argc, char **argv)
 		      .crash = true, .seed = random_seed() % 1000000 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--reliable") == 0)
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			printf("%s", usage_text);
+			exit(0);
+		} else if (strcmp(a, "--reliable") == 0) {
 			o.reliable = true;
-		else if (strcmp(a, "--no-crash") == 0)
+		} else if (strcmp(a, "--no-crash") == 0) {
 			o.crash = false;
-		else if (strcmp(a, "--inject-violation") == 0)
+		} else if (strcmp(a, "--inject-violation") == 0) {
 			o.inject_violation = true; /* for the tests of the checker */
-		else if (v == NULL)
-			usage();
-		else if (strcmp(a, "--peers") == 0 && ++i)
-			o.peers = atoi(v);
-		else if (strcmp(a, "--seconds") == 0 && ++i)
-			o.seconds = atoi(v);
-		else if (strcmp(a, "--seed") == 0 && ++i)
-			o.seed = strtoull(v, NULL, 10);
-		else if (strcmp(a, "--clients") == 0 && ++i)
-			o.clients = atoi(v);
-		else if (strcmp(a, "--snapshot-every") == 0 && ++i)
-			o.snapshot_every = atoi(v);
-		else if (strcmp(a, "--html") == 0 && ++i)
-			o.html = v;
-		else
-			usage();
+		} else if (strcmp(a, "--peers") && strcmp(a, "--seconds") && strcmp(a, "--seed") &&
+			   strcmp(a, "--clients") && strcmp(a, "--snapshot-every") &&
+			   strcmp(a, "--html")) {
+			refuse("unknown argument '%s'", a);
+		} else if (i + 1 >= argc) {
+			refuse("%s needs a value", a);
+		} else {
+			const char *v = argv[++i];
+			if (strcmp(a, "--peers") == 0)
+				o.peers = (int)number_arg(a, v, 1, 9);
+			else if (strcmp(a, "--seconds") == 0)
+				o.seconds = (int)number_arg(a, v, 1, 86400);
+			else if (strcmp(a, "--seed") == 0)
+				o.seed = number_arg(a, v, 0, UINT64_MAX);
+			else if (strcmp(a, "--clients") == 0)
+				o.clients = (int)number_arg(a, v, 0, 64);
+			else if (strcmp(a, "--snapshot-every") == 0)
+				o.snapshot_every = (int)number_arg(a, v, 2, 100000);
+			else
+				o.html = v;
+		}
 	}
-	if (o.peers < 1 || o.peers > 9 || o.seconds < 1 || o.clients < 0 || o.snapshot_every < 2)
-		usage();
 	return o;
 }
 
@@ -102,6 +146,28 @@ static void violation(sim *s, const char *fmt, ...)
 		vsnprintf(s->w.violation, sizeof s->w.violation, fmt, ap);
 		va_end(ap);
 	}
+	pthread_mutex_unlock(&s->w.mu);
+}
+
+/* An event for the live view ("partition S2", "S1 leads T5"), with its
+ * time.  A nemesis action also goes into the debug log, where the
+ * timeline page marks it. */
+static void note_event(sim *s, bool nemesis, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void note_event(sim *s, bool nemesis, const char *fmt, ...)
+{
+	char what[48];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (nemesis)
+		Debug(dTest, "nemesis: %s", what);
+	double t = (double)(now_us() - s->t0_us) / 1e6;
+	pthread_mutex_lock(&s->w.mu);
+	snprintf(s->w.events[s->w.nevents % EVENTS_SHOWN], sizeof s->w.events[0], "%6.1fs  %s",
+		 t, what);
+	s->w.nevents++;
 	pthread_mutex_unlock(&s->w.mu);
 }
 
@@ -123,16 +189,50 @@ static void saw_leader(sim *s, int peer, int term)
 		w->elections++;
 	}
 	pthread_mutex_unlock(&w->mu);
+	if (other == -1)
+		note_event(s, false, "S%d leads T%d", peer, term);
 	if (other != -1 && other != peer)
 		violation(s, "two leaders in term %d: S%d and S%d", term, other, peer);
 }
 
 /* ---- the live view ---- */
 
+/* An index for the table: -1 (a Raft that does not say) shows as "-". */
+static const char *fmt_index(char *buf, size_t n, int v)
+{
+	if (v < 0)
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%d", v);
+	return buf;
+}
+
+/* The events after *shown (all of the last EVENTS_SHOWN on a terminal),
+ * oldest first. */
+static void draw_events(sim *s, bool tty, long *shown)
+{
+	pthread_mutex_lock(&s->w.mu);
+	long from = s->w.nevents - EVENTS_SHOWN;
+	if (from < 0)
+		from = 0;
+	if (!tty && from < *shown)
+		from = *shown;
+	if (tty)
+		printf("\nlatest events:\n");
+	for (long k = from; k < s->w.nevents; k++)
+		printf("  %s\n", s->w.events[k % EVENTS_SHOWN]);
+	*shown = s->w.nevents;
+	pthread_mutex_unlock(&s->w.mu);
+}
+
 static void draw(sim *s, bool tty)
 {
 	config *cfg = s->cfg;
 	double t = (double)(now_us() - s->t0_us) / 1e6;
+	if (t > s->opt.seconds)
+		t = s->opt.seconds; /* the run is over; what follows is the ending */
+	static long events_shown;
+	char b1[16], b2[16], b3[16], b4[16];
 	if (tty)
 		printf("\033[H\033[J");
 	else
@@ -162,12 +262,15 @@ static void draw(sim *s, bool tty)
 		if (strcmp(st.role, "leader") == 0 && connected && st.term > lterm)
 			leader = i, lterm = st.term;
 		if (tty)
-			printf("S%-3d  %-9s  %4d   (%5d..%5d]     %6d  %7d  %s\n", i, st.role, st.term,
-			       st.base_index, st.last_index, st.commit_index, st.last_applied,
+			printf("S%-3d  %-9s  %4d   (%5s..%5s]     %6s  %7s  %s\n", i, st.role, st.term,
+			       fmt_index(b1, sizeof b1, st.base_index),
+			       fmt_index(b2, sizeof b2, st.last_index),
+			       fmt_index(b3, sizeof b3, st.commit_index),
+			       fmt_index(b4, sizeof b4, st.last_applied),
 			       connected ? "connected" : "CUT OFF");
 		else
-			printf(" S%d:%c/T%d/c%d%s", i, st.role[0], st.term, st.commit_index,
-			       connected ? "" : "/cut");
+			printf(" S%d:%c/T%d/c%s%s", i, st.role[0], st.term,
+			       fmt_index(b3, sizeof b3, st.commit_index), connected ? "" : "/cut");
 	}
 	long committed = atomic_load(&s->committed);
 	pthread_mutex_lock(&s->w.mu);
@@ -181,6 +284,7 @@ static void draw(sim *s, bool tty)
 		       elections, committed, t > 0 ? (double)committed / t : 0.0);
 	else
 		printf("  leader %s elections %d committed %ld\n", who, elections, committed);
+	draw_events(s, tty, &events_shown);
 	fflush(stdout);
 }
 
@@ -282,18 +386,24 @@ static void nemesis_step(sim *s)
 	int i = (int)prng_intn(r, cfg->n);
 	int choice = (int)prng_intn(r, 100);
 	if (choice < 30) {
-		if (cfg->rafts[i])
-			cfg_disconnect(cfg, i); /* partition one peer off */
+		if (cfg->rafts[i]) {
+			note_event(s, true, "partition S%d", i); /* cut one peer off */
+			cfg_disconnect(cfg, i);
+		}
 	} else if (choice < 55) {
-		for (int j = 0; j < cfg->n; j++) /* heal */
+		note_event(s, true, "heal");
+		for (int j = 0; j < cfg->n; j++)
 			if (cfg->rafts[j])
 				cfg_connect(cfg, j);
 	} else if (choice < 75 && s->opt.crash) {
-		if (cfg->rafts[i] && count_up(cfg) > cfg->n / 2 + 1)
+		if (cfg->rafts[i] && count_up(cfg) > cfg->n / 2 + 1) {
+			note_event(s, true, "crash S%d", i);
 			cfg_crash1(cfg, i);
+		}
 	} else if (s->opt.crash) {
 		for (int j = 0; j < cfg->n; j++) /* restart a crashed one */
 			if (!cfg->rafts[(i + j) % cfg->n]) {
+				note_event(s, true, "restart S%d", (i + j) % cfg->n);
 				cfg_start1(cfg, (i + j) % cfg->n);
 				cfg_connect(cfg, (i + j) % cfg->n);
 				break;
@@ -380,7 +490,18 @@ static void check_logs_agree(sim *s, int last_index)
 	free(value_at);
 }
 
-static void write_html(sim *s, const char *events)
+/* Refuse an --html path that cannot be written before the run, not after. */
+static void check_writable(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "raftsim: cannot write --html %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	fclose(f);
+}
+
+static bool write_html(sim *s, const char *events)
 {
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd,
@@ -388,10 +509,12 @@ static void write_html(sim *s, const char *events)
 		 "%s network, seed %llu' --html '%s' '%s'",
 		 s->opt.peers, s->opt.peers, s->opt.reliable ? "reliable" : "unreliable",
 		 (unsigned long long)s->opt.seed, s->opt.html, events);
-	if (system(cmd) != 0)
+	if (system(cmd) != 0) {
 		fprintf(stderr, "raftsim: could not write %s\n", s->opt.html);
-	else
-		printf("timeline written to %s\n", s->opt.html);
+		return false;
+	}
+	printf("timeline written to %s\n", s->opt.html);
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -402,6 +525,7 @@ int main(int argc, char **argv)
 	cfg_outside_check = true;
 	char events[] = "/tmp/raftsim-XXXXXX";
 	if (s.opt.html) {
+		check_writable(s.opt.html);
 		/* Raft's own debug log is the timeline's source. */
 		int fd = mkstemp(events);
 		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
@@ -431,7 +555,8 @@ int main(int argc, char **argv)
 
 	int64_t end = now_ms() + (int64_t)s.opt.seconds * 1000;
 	while (now_ms() < end) {
-		sleep_ms(700 + prng_intn(&s.nemesis_rng, 600));
+		int64_t next = now_ms() + 700 + prng_intn(&s.nemesis_rng, 600);
+		sleep_ms((next < end ? next : end) - now_ms()); /* stop on time */
 		if (now_ms() < end)
 			nemesis_step(&s);
 	}
@@ -464,16 +589,20 @@ int main(int argc, char **argv)
 	if (!ok)
 		printf("  %s\n", s.w.violation);
 	printf("  seed: %llu\n", (unsigned long long)s.opt.seed);
+	/* The page shows it at the top. */
+	Debug(dTest, "verdict: %s%s%s", ok ? "OK" : "VIOLATION: ", ok ? "" : s.w.violation,
+	      ok ? ": at most one leader per term, the same command at every index, no acknowledged command lost" : "");
 	pthread_mutex_unlock(&s.w.mu);
 
 	cfg_cleanup(s.cfg);
+	bool page_ok = true;
 	if (s.opt.html) {
 		fflush(stderr);
-		write_html(&s, events);
+		page_ok = write_html(&s, events);
 		unlink(events);
 	}
 	free(clients);
 	free(s.w.leader_of_term);
 	free(s.acked);
-	return ok ? 0 : 1;
+	return ok && page_ok ? 0 : 1;
 }

@@ -34,6 +34,7 @@ def load(name):
 dslogs = load("dslogs")
 
 SAMPLE = """Running suite(s): raft
+000000 TEST disconnect S0
 000000 TEST start S0
 000001 TEST start S1
 000002 TEST start S2
@@ -42,16 +43,20 @@ SAMPLE = """Running suite(s): raft
 000003 TEST connect S2
 Test (2B): leader backs up quickly over incorrect follower logs ...
 000010 TEST Test (2B): leader backs up quickly over incorrect follower logs
+003000 TERM S1 T0 follower -> T1 candidate
 003000 VOTE S1 election for T1, last 0/T0
-003010 TERM S0 T0 -> T1, follower -> follower
+003010 TERM S0 T0 follower -> T1 follower
 003011 VOTE S0 granted vote to S1 for T1
+003020 TERM S1 T1 candidate -> T1 leader
 003020 LEAD S1 leader for T1 with 2 votes, log (0..0]
 004000 LOG1 S1 -> S0 AppendEntries prev 0/T0, 1 entries, commit 0
 004100 CMIT S1 commit 0 -> 1
 004200 CMIT S0 commit 0 -> 1
 009000 TEST disconnect S1
 012000 TEST crash S2
+015000 TERM S0 T1 follower -> T2 candidate
 015000 VOTE S0 election for T2, last 1/T1
+015500 TERM S0 T2 candidate -> T2 follower
 016000 TEST start S2
 017000 TEST connect S1
   ... Passed --   1.7  3   20    3000    1
@@ -135,6 +140,84 @@ class TestDslogs(unittest.TestCase):
         self.assertIn('class="commit"', text)
         self.assertIn("leader backs up quickly", text)
 
+    def test_role_lines_drive_the_lanes(self):
+        events = list(dslogs.parse(SAMPLE.splitlines()))
+        lanes, end, marks = dslogs.timeline(events, 3)
+        s0 = [(role, term) for _, _, role, term in lanes[0]["segs"]]
+        # S0 stood in T2 and stepped down on hearing T2's leader: a
+        # follower again, not a candidate for the rest of the run.
+        self.assertEqual(s0[-2:], [("candidate", 2), ("follower", 2)])
+        s1 = [(role, term) for _, _, role, term in lanes[1]["segs"]]
+        self.assertEqual(s1[:3], [("follower", 0), ("candidate", 1), ("leader", 1)])
+        self.assertEqual(marks, [])
+
+    def test_nothing_before_a_peers_first_start(self):
+        # start1 disconnects a peer before starting it: no red at t=0.
+        events = list(dslogs.parse(SAMPLE.splitlines()))
+        lanes, _, _ = dslogs.timeline(events, 3)
+        self.assertEqual(lanes[0]["cut"], [])
+        self.assertEqual([c[0] for c in lanes[1]["cut"]], [900.0])
+
+    def test_short_candidacy_is_visible(self):
+        text = self.page(SAMPLE)
+        widths = [float(w) for w in re.findall(r'class="seg candidate" x="[\d.]+" y="\d+" '
+                                               r'width="([\d.]+)"', text)]
+        self.assertTrue(widths)
+        self.assertGreaterEqual(min(widths), 3.0)  # S1's 2 ms candidacy
+
+    def test_commit_index_has_a_scale(self):
+        text = self.page(SAMPLE)
+        self.assertIn('class="scale">1</text>', text)
+        self.assertIn("commit index (0 to 1, the same scale on every lane)", text)
+
+    def test_nemesis_marks_and_verdict(self):
+        log = SAMPLE + "020000 TEST nemesis: partition S2\n020100 TEST verdict: OK: all good\n"
+        text = self.page(log)
+        self.assertIn('class="mark">partition S2</text>', text)
+        self.assertIn('<div class="verdict ok">verdict: OK: all good</div>', text)
+        text = self.page(SAMPLE + "020100 TEST verdict: VIOLATION: two leaders in term 3\n")
+        self.assertIn('<div class="verdict bad">verdict: VIOLATION: two leaders', text)
+
+    def test_topic_colours_are_readable_on_the_page(self):
+        def luminance(hexcolour):
+            rgb = [int(hexcolour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+            lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+            return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        self.assertEqual(set(dslogs.PAGE_TOPICS), set(dslogs.TOPICS))
+        for topic, colour in dslogs.PAGE_TOPICS.items():
+            for background in ("#ffffff", "#fdecf2"):  # a cell, a TEST row
+                ratio = (luminance(background) + 0.05) / (luminance(colour) + 0.05)
+                self.assertGreaterEqual(ratio, 4.5, f"{topic} {colour} on {background}")
+        text = self.page(SAMPLE)
+        self.assertNotIn("color:#ffffff", text)
+
+    def page(self, log):
+        with tempfile.TemporaryDirectory() as d:
+            page = os.path.join(d, "run.html")
+            rc, _ = self.run_dslogs("-c", "3", "--html", page, data=log)
+            self.assertEqual(rc, 0)
+            return read_text(page)
+
+    def cli(self, *args):
+        return subprocess.run([os.path.join(HERE, "dslogs"), *args], capture_output=True,
+                              text=True, input="")
+
+    def test_missing_file_is_one_line_and_exit_1(self):
+        r = self.cli("/nonexistent/run.log")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "dslogs: cannot read /nonexistent/run.log: No such file or directory\n")
+
+    def test_unwritable_html_is_one_line_and_exit_1(self):
+        r = self.cli("--html", "/nonexistent/run.html")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "dslogs: cannot write /nonexistent/run.html: No such file or directory\n")
+
+    def test_bad_columns_refused(self):
+        for bad, why in (("-1", "want 0 to 64 columns, not -1"), ("x", "'x' is not a number")):
+            r = self.cli("-c", bad)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn(why, r.stderr)
+
 
 class TestDstest(unittest.TestCase):
     def dstest(self, *args, env=None):
@@ -165,6 +248,114 @@ class TestDstest(unittest.TestCase):
     def test_no_match_is_an_error(self):
         r = self.dstest("-n", "1", "NoSuchTestAnywhere")
         self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no test matches 'NoSuchTestAnywhere'", r.stdout)
+
+    def test_bad_counts_refused(self):
+        for args, why in ((("-n", "0"), "argument -n/--iter: must be more than 0, not 0"),
+                          (("-n", "-1"), "argument -n/--iter: must be more than 0, not -1"),
+                          (("-p", "0"), "argument -p/--workers: must be more than 0, not 0"),
+                          (("-n", "x"), "argument -n/--iter: 'x' is not a number")):
+            r = self.dstest(*args, "TestToolsSelfCheck")
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(why, r.stderr)
+
+    def test_invalid_regex_is_reported_as_invalid(self):
+        r = self.dstest("-n", "1", "Test(")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("invalid regex 'Test('", r.stdout)
+        self.assertIn("bad regular expression", r.stdout)
+        self.assertNotIn("no test matches", r.stdout)
+
+
+class TestRunner(unittest.TestCase):
+    """labtest/main.c: go test's output and options, bad values refused."""
+    BIN = os.path.join(ROOT, "build", "plain", "tests")
+
+    def run_tests(self, *args, **env):
+        e = {k: v for k, v in os.environ.items() if k not in ("SEED", "VERBOSE", "COUNT", "FAILFAST", "RUN")}
+        e.update(env)
+        return subprocess.run([self.BIN, *args], capture_output=True, text=True, env=e, timeout=60)
+
+    def test_bad_environment_refused_before_any_test(self):
+        for name, value, why in (("VERBOSE", "abc", "want a verbosity level, 0 to 1000"),
+                                 ("SEED", "abc", "want the unsigned number a failed run printed"),
+                                 ("SEED", "-1", "want the unsigned number a failed run printed"),
+                                 ("COUNT", "0", "want a count of 1 or more"),
+                                 ("FAILFAST", "yes", "want 0 or 1")):
+            r = self.run_tests("TestToolsSelfCheck", **{name: value})
+            self.assertEqual(r.returncode, 2, name)
+            self.assertEqual(r.stderr, f"testing: {name}={value}: {why}\n")
+            self.assertEqual(r.stdout, "")  # nothing ran
+
+    def test_bad_regex_refused(self):
+        r = self.run_tests("Test(")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("testing: RUN=Test(: bad regular expression", r.stderr)
+
+    def test_run_accepts_re2_classes(self):
+        r = self.run_tests("--list", r"^Test\w+\d[A]$")
+        self.assertEqual(r.stdout.split(), ["TestInitialElection2A", "TestReElection2A",
+                                            "TestManyElections2A"])
+        r = self.run_tests("--list", r"Persist\d\dC")
+        self.assertEqual(r.stdout.split(), ["TestPersist12C", "TestPersist22C", "TestPersist32C"])
+        r = self.run_tests("--list", r"Tools[^\s\d]elf")
+        self.assertEqual(r.stdout.split(), ["TestToolsSelfCheck"])
+
+    def test_failure_is_reported_inline_as_go_test_does(self):
+        r = self.run_tests("TestToolsSelfCheck|TestRoundTrip", DSTEST_SELFTEST_FAIL="1", SEED="77")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stdout,
+                         r"--- FAIL: TestToolsSelfCheck \(\d+\.\d\ds\)\n"
+                         r"    tools_test.c:\d+: failing on purpose \(DSTEST_SELFTEST_FAIL=1\)\n"
+                         r"    seed: SEED=77\n"
+                         r"50%: Checks: 2, Failures: 1, Errors: 0\n"
+                         r"labtest/tools_test.c:\d+:F:TestToolsSelfCheck:TestToolsSelfCheck:0: failing on purpose")
+        self.assertRegex(r.stdout, r"\nFAIL\traft\t\d+\.\ds\n$")
+
+    def test_pass_ends_with_ok(self):
+        r = self.run_tests("TestToolsSelfCheck")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^Running suite\(s\): tools\n100%: Checks: 1, Failures: 0, "
+                                   r"Errors: 0\nok  \traft\t\d+\.\ds\n$")
+
+    def test_count_and_failfast(self):
+        r = self.run_tests("TestToolsSelfCheck|TestRoundTrip", COUNT="3")
+        self.assertIn("100%: Checks: 6, Failures: 0, Errors: 0", r.stdout)
+        r = self.run_tests("TestToolsSelfCheck|TestRoundTrip", COUNT="3", FAILFAST="1",
+                           DSTEST_SELFTEST_FAIL="1")
+        self.assertEqual(r.stdout.count("--- FAIL"), 1)
+        self.assertIn("50%: Checks: 2, Failures: 1, Errors: 0", r.stdout)  # stopped at once
+
+
+class TestBench(unittest.TestCase):
+    BIN = os.path.join(ROOT, "build", "bench", "bench")
+
+    @classmethod
+    def setUpClass(cls):
+        subprocess.run(["make", "-s", "-C", ROOT, "build/bench/bench"], check=True,
+                       capture_output=True)
+
+    def bench(self, *args):
+        return subprocess.run([self.BIN, *args], capture_output=True, text=True, timeout=30)
+
+    def test_help(self):
+        r = self.bench("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("usage: bench [--seconds S] [--peers N] [--clients W]"))
+
+    def test_bad_arguments_refused(self):
+        for args, why in ((["--clients", "0"], "--clients must be 1..4096 (got 0)"),
+                          (["--peers", "0"], "--peers must be 1..7 (got 0)"),
+                          (["--seconds"], "--seconds needs a value"),
+                          (["--clients"], "--clients needs a value"),
+                          (["--fast"], "unknown argument '--fast'"),
+                          (["--peers", "3x"], "--peers wants a whole number, not '3x'"),
+                          (["--seconds", "abc"], "--seconds wants seconds"),
+                          (["--seconds", "0"], "--seconds wants seconds")):
+            r = self.bench(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertTrue(r.stderr.startswith("bench: " + why), r.stderr)
+            self.assertEqual(r.stdout, "")  # no table, no run
 
 
 class TestDstestSim(unittest.TestCase):
@@ -218,6 +409,42 @@ class TestRaftsim(unittest.TestCase):
         self.assertIn("verdict: VIOLATION", r.stdout)
         self.assertRegex(r.stdout, r"different commands at index \d+ on S\d and S\d")
 
+    def test_bad_arguments_refused(self):
+        for args, why in ((["--peers", "0"], "--peers must be 1..9 (got 0)"),
+                          (["--peers", "12"], "--peers must be 1..9 (got 12)"),
+                          (["--peers", "3x"], "--peers wants a whole number, not '3x'"),
+                          (["--seconds", "abc"], "--seconds wants a whole number, not 'abc'"),
+                          (["--seconds", "2.5"], "--seconds wants a whole number, not '2.5'"),
+                          (["--seed", "abc"], "--seed wants a whole number, not 'abc'"),
+                          (["--clients", "-1"], "--clients wants a whole number, not '-1'"),
+                          (["--peers"], "--peers needs a value"),
+                          (["--fast"], "unknown argument '--fast'")):
+            r = subprocess.run([self.BIN, *args], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertTrue(r.stderr.startswith("raftsim: " + why + "\nusage: raftsim"), r.stderr)
+            self.assertEqual(r.stdout, "")
+
+    def test_help(self):
+        r = subprocess.run([self.BIN, "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("usage: raftsim"))
+        self.assertIn("--peers N", r.stdout)
+
+    def test_unwritable_html_refused_before_the_run(self):
+        r = subprocess.run([self.BIN, "--html", "/nonexistent/sim.html"], capture_output=True,
+                           text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr, "raftsim: cannot write --html /nonexistent/sim.html: "
+                                   "No such file or directory\n")
+
+    def test_live_view_lists_events_and_stops_on_time(self):
+        r = self.run_sim("--peers", "3")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"\n +\d+\.\ds  S\d leads T\d+\n")
+        self.assertRegex(r.stdout, r"\n +\d+\.\ds  (partition|crash|restart) S\d|heal\n")
+        times = [float(t) for t in re.findall(r"^\[ *(\d+\.\d)s\]", r.stdout, re.M)]
+        self.assertLessEqual(max(times), 3.0)
+
     def test_html_timeline(self):
         with tempfile.TemporaryDirectory() as d:
             page = os.path.join(d, "sim.html")
@@ -226,3 +453,5 @@ class TestRaftsim(unittest.TestCase):
             text = read_text(page)
             self.assertEqual(len(re.findall(r'<g class="lane"', text)), 3)
             self.assertIn("raftsim: 3 peers", text)
+            self.assertIn('<div class="verdict ok">verdict: OK', text)
+            self.assertRegex(text, r'class="mark">(partition S\d|heal|crash S\d|restart S\d)</text>')

@@ -1,0 +1,85 @@
+"""The student's tree (make handout): it builds, the lab's tests run and
+fail on the skeleton as on Go's, and our raft.c dropped into it passes 2A.
+
+Run by `make test` (without RUN); not part of the handout itself.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def make(*args, cwd=ROOT, timeout=600):
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class TestHandout(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = os.path.join(cls.tmp.name, "lab")
+        cls.made = make("handout", "DIR=" + cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_1_the_tree(self):
+        r = self.made
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for f in ("raft.c", "raft.h", "raft_harness.c", "Makefile", "README.md", "notes.md",
+                  "labtest/test_test.c", "labtest/config.c", "labrpc/labrpc.c"):
+            self.assertTrue(os.path.exists(os.path.join(self.dir, f)), f)
+        for f in ("handout", "labtest/raft_persist_test.c", "tools/test_handout.py"):
+            self.assertFalse(os.path.exists(os.path.join(self.dir, f)), f)
+        with open(os.path.join(self.dir, "raft.c")) as f:
+            skeleton = f.read()
+        self.assertIn("Your code here (2A)", skeleton)
+        with open(os.path.join(self.dir, "README.md")) as f:
+            self.assertIn("Where to start", f.read())
+        with open(os.path.join(self.dir, "notes.md")) as f:
+            notes = f.read()
+        # The course notes' lists and questions, none of our answers.
+        self.assertIn("To-do list", notes)
+        self.assertIn("How do commitIndex and lastApplied recover", notes)
+        for ours in ("become_leader", "replicate_to", "check_quorum", "REPLY_WAIT_MS",
+                     "Differences from the Go lab"):
+            self.assertNotIn(ours, notes)
+
+    def test_2_skeleton_compiles_and_fails_2A(self):
+        r = make("build/plain/tests", cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)  # with -Werror
+        r = make("test", "RUN=2A", cwd=self.dir)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("Test (2A): initial election ...", r.stdout)
+        self.assertRegex(r.stdout, r"--- FAIL: TestInitialElection2A \(\d+\.\d\ds\)\n"
+                                   r"    test_test.c:\d+: config.c:\d+: expected one leader, got none\n"
+                                   r"    seed: SEED=\d+\n")
+        self.assertIn("0%: Checks: 3, Failures: 3, Errors: 0", r.stdout)
+        self.assertRegex(r.stdout, r"\nFAIL\traft\t\d+\.\ds\n$")
+
+    def test_3_our_raft_passes_2A(self):
+        d = os.path.join(self.tmp.name, "solved")
+        shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
+        shutil.copy(os.path.join(ROOT, "raft.c"), os.path.join(d, "raft.c"))
+        r = make("test", "RUN=2A", cwd=d)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("100%: Checks: 3, Failures: 0, Errors: 0", r.stdout)
+        self.assertRegex(r.stdout, r"\nok  \traft\t\d+\.\ds\n$")
+
+    def test_refuses_a_folder_in_use(self):
+        r = make("handout", "DIR=" + ROOT)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("exists and is not empty", r.stderr)
+        r = make("handout")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("usage: make handout DIR=path", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
