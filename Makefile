@@ -11,6 +11,7 @@
 #                           run the tests N times, P at a time (tools/dstest)
 #   make bench [ARGS="--seconds S --peers N --clients W"]
 #                           throughput and latency (bench/bench.c), optimized
+#   make profile [ARGS=...]  perf record -g on a bench row, the top of it
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
 #   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
@@ -68,7 +69,7 @@ export COUNT FAILFAST
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench run handout deps clean
+.PHONY: all test tsan asan sim stress bench profile run handout deps clean
 all: build/plain/tests
 
 define variant
@@ -123,6 +124,20 @@ run: deps $(RAFTSIM)
 ARGS ?=
 bench: deps build/bench/bench
 	./build/bench/bench $(ARGS)
+
+# Where a bench row's CPU goes (notes.md, "Where the CPU goes"): perf from
+# Debian's linux-perf, call graphs from frame pointers, the top of the
+# profile by symbol.  ARGS as for make bench; by default the busiest row.
+PROFILE_ARGS = $(or $(ARGS),--peers 3 --clients 64)
+build/profile/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
+	@mkdir -p build/profile
+	$(CC) $(CSTD) $(WARN) -O3 -g -fno-omit-frame-pointer -DNDEBUG -pthread -o $@ $(BENCH_SRCS)
+
+profile: deps build/profile/bench
+	@command -v perf >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq linux-perf >/dev/null; }
+	perf record -g -o build/profile/perf.data ./build/profile/bench $(PROFILE_ARGS)
+	perf report -i build/profile/perf.data --children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$$' | head -40
 
 N ?= 100
 P ?= 2

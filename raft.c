@@ -5,10 +5,12 @@
  * Threads: a ticker (election timeouts, heartbeats and the leader's quorum
  * check: a sleep loop that sleeps until its next deadline),
  * an applier (woken by a condition variable, it sends committed entries on
- * the apply channel with the mutex released), and a pool of sender threads
- * that each carry one RPC at a time, like Go's goroutine per call, reused.
- * One mutex (rf->mu) guards all the state.  It is never held across an RPC,
- * an apply-channel send, or a sleep. */
+ * the apply channel with the mutex released, when the thread that committed
+ * them could not hand them straight to a waiting service: "the apply
+ * path"), and a pool of sender threads that each carry one RPC at a time,
+ * like Go's goroutine per call, reused.  One mutex (rf->mu) guards all the
+ * state.  It is never held across an RPC, an apply-channel send, or a
+ * sleep, and the busy paths make their wake-ups after releasing it. */
 #define _GNU_SOURCE
 #include "raft.h"
 #include "raftstate.h"
