@@ -14,6 +14,8 @@
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
 #   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
+#   make fuzz [FUZZ_SECONDS=30]
+#                           run each libFuzzer target that long (clang)
 #   make deps               install what a fresh Debian machine lacks
 #
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
@@ -68,7 +70,7 @@ export COUNT FAILFAST
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench run handout deps clean
+.PHONY: all test tsan asan sim stress bench run handout fuzz deps fuzz-deps clean
 all: build/plain/tests
 
 define variant
@@ -137,11 +139,44 @@ DIR ?=
 handout:
 	@sh tools/mkhandout "$(DIR)"
 
+# Fuzzing: clang's libFuzzer under ASan+UBSan, one binary per target
+# (fuzz/*.c; the RPC targets are fuzz_rpc.c built once per method).
+# Seeds in fuzz/corpus/T; fuzz/run.sh runs each target in turn and fails
+# on a crash, a sanitizer report, a leak or a timeout.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot
+FUZZ_CC      := clang
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_HDRS    := $(wildcard *.h */*.h)
+FUZZ_RPC     := request_vote=RequestVote append_entries=AppendEntries \
+                install_snapshot=InstallSnapshot
+
+build/fuzz/labgob: fuzz/fuzz_labgob.c labgob/labgob.c util.c $(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -pthread -o $@ $(filter %.c,$^)
+
+build/fuzz/decode_state: fuzz/fuzz_decode_state.c $(LIB_SRCS) $(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -pthread -o $@ $(filter %.c,$^)
+
+define fuzz_rpc
+build/fuzz/$(1): fuzz/fuzz_rpc.c $$(LIB_SRCS) $$(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$$(FUZZ_CC) $$(CSTD) $$(WARN) $$(FUZZ_FLAGS) -DRPC_METHOD='"Raft.$(2)"' -pthread -o $$@ $$(filter %.c,$$^)
+endef
+$(foreach t,$(FUZZ_RPC),$(eval $(call fuzz_rpc,$(word 1,$(subst =, ,$(t))),$(word 2,$(subst =, ,$(t))))))
+
+fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Debian packages we need: Check (and pkg-config to find it), and rich for
-# the Python tools.  Installs only what is missing.
+# the Python tools; clang and its libFuzzer runtime only for make fuzz.
+# Installs only what is missing.
 DEBS := check pkg-config python3-rich
-deps:
-	@missing=""; for p in $(DEBS); do \
+FUZZ_DEBS := clang libclang-rt-dev
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -149,6 +184,12 @@ deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+deps:
+	$(call install_missing,$(DEBS))
+
+fuzz-deps:
+	$(call install_missing,$(FUZZ_DEBS))
 
 .PHONY: deps-quiet
 deps-quiet: deps

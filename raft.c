@@ -117,7 +117,9 @@ typedef struct sender {
 struct Raft {
 	pthread_mutex_t mu;
 	atomic_bool dead;
-	bool joined;
+	bool joined;            /* Kill has begun joining the threads */
+	bool kill_done;         /* and has joined them all */
+	pthread_cond_t kill_cv; /* a second Kill waits here for the first */
 
 	labrpc_end **peers;
 	int npeers;
@@ -247,7 +249,8 @@ static int log_last_within(Raft *rf, int after, size_t max_bytes)
 static void log_put_entries(Raft *rf, labgob_encoder *e, int after, int last)
 {
 	size_t from = log_at(rf, after)->enc_end, to = log_at(rf, last)->enc_end;
-	labgob_put_encoded(e, rf->log_enc.buf + from, to - from);
+	if (to > from) /* an empty log_enc may have no buffer at all */
+		labgob_put_encoded(e, rf->log_enc.buf + from, to - from);
 }
 
 static void log_append(Raft *rf, int term, const void *command, size_t len)
@@ -1348,6 +1351,7 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	Raft *rf = xcalloc(1, sizeof *rf);
 	pthread_mutex_init(&rf->mu, NULL);
 	pthread_cond_init(&rf->apply_cv, NULL);
+	pthread_cond_init(&rf->kill_cv, NULL);
 	cond_init_monotonic(&rf->ticker_cv);
 	atomic_init(&rf->dead, false);
 	rf->peers = xmemdup(peers, (size_t)npeers * sizeof *peers);
@@ -1427,6 +1431,9 @@ void raft_kill(Raft *rf)
 {
 	pthread_mutex_lock(&rf->mu);
 	if (rf->joined) {
+		/* Another Kill is joining: return when it has, as promised. */
+		while (!rf->kill_done)
+			pthread_cond_wait(&rf->kill_cv, &rf->mu);
 		pthread_mutex_unlock(&rf->mu);
 		return;
 	}
@@ -1459,6 +1466,10 @@ void raft_kill(Raft *rf)
 	pthread_mutex_unlock(&rf->mu);
 	for (sender *s = all; s; s = s->next_all)
 		pthread_join(s->tid, NULL);
+	pthread_mutex_lock(&rf->mu);
+	rf->kill_done = true;
+	pthread_cond_broadcast(&rf->kill_cv);
+	pthread_mutex_unlock(&rf->mu);
 }
 
 void raft_free(Raft *rf)
@@ -1484,6 +1495,7 @@ void raft_free(Raft *rf)
 	free(rf->peers);
 	persister_release(rf->persister);
 	pthread_cond_destroy(&rf->apply_cv);
+	pthread_cond_destroy(&rf->kill_cv);
 	pthread_cond_destroy(&rf->ticker_cv);
 	pthread_mutex_destroy(&rf->mu);
 	free(rf);
