@@ -29,13 +29,15 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft_harness.c raft.c
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
-             labtest/tools_test.c \
+             labtest/tester_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
 SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
-# The tests of our raft.c's own decoder, and of the bugs it was hardened
-# against, are not in a student's tree.
+# The tests of our raft.c's own decoder, of the bugs it was hardened
+# against, and of the tester's holes (they need a working Raft) are not in
+# a student's tree.
 TEST_DEFS := $(if $(wildcard labtest/raft_persist_test.c),-DWITH_RAFT_PERSIST_TEST) \
-             $(if $(wildcard labtest/hardening_test.c),-DWITH_HARDENING_TEST)
+             $(if $(wildcard labtest/hardening_test.c),-DWITH_HARDENING_TEST) \
+             $(if $(wildcard labtest/tester_test.c),-DWITH_TESTER_TEST)
 
 FLAGS_plain := -O2 -g
 FLAGS_tsan  := -O1 -g -fsanitize=thread
