@@ -9,6 +9,7 @@
 
 #include "../labgob/labgob.h"
 #include "../raft.h"
+#include "../raftstate.h"
 
 static void check(bool ok)
 {

@@ -18,6 +18,8 @@
 #include "../labrpc/labrpc.h"
 #include "../persister.h"
 #include "../raft.h"
+#include "../raft_harness.h"
+#include "../raftstate.h"
 
 #ifndef RPC_METHOD
 #error "build with -DRPC_METHOD='\"Raft.AppendEntries\"' (or RequestVote, InstallSnapshot)"
