@@ -148,10 +148,10 @@ handout:
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot
 FUZZ_CC      := clang
-# -DFUZZ_CHECK_STATE would also make the RPC targets check that whatever
-# the peer persisted reads back (issue 15, item 7): add it with that fix.
+# FUZZ_CHECK_STATE: the RPC targets also check that whatever the peer
+# persisted reads back (issue 15, item 7).
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-                -fno-omit-frame-pointer
+                -fno-omit-frame-pointer -DFUZZ_CHECK_STATE
 FUZZ_HDRS    := $(wildcard *.h */*.h)
 FUZZ_RPC     := request_vote=RequestVote append_entries=AppendEntries \
                 install_snapshot=InstallSnapshot

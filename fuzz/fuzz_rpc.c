@@ -86,7 +86,9 @@ static void peer_start(live_peer *lp)
 
 	lp->ps = persister_make();
 	start_reader();
-	lp->rf = raft_make(ends, NPEERS, 0, lp->ps, apply_ch, 7);
+	char err[256];
+	lp->rf = raft_make(ends, NPEERS, 0, lp->ps, apply_ch, 7, err, sizeof err);
+	check(lp->rf != NULL);
 	labrpc_server *srv = labrpc_make_server();
 	labrpc_server_add_service(srv, raft_service(lp->rf));
 	labrpc_add_server(lp->net, "0", srv);
@@ -102,8 +104,7 @@ static void peer_stop(live_peer *lp)
 
 /* What the peer persisted must read back (issue 15, item 7: a message
  * with entry terms above its own term could make a peer save a state
- * that raft_make() refuses).  Off until that fix is in: build with
- * -DFUZZ_CHECK_STATE to turn it on. */
+ * that raft_make() refuses).  make fuzz builds with -DFUZZ_CHECK_STATE. */
 static void check_state_reads_back(Persister *ps)
 {
 #ifdef FUZZ_CHECK_STATE

@@ -261,7 +261,9 @@ static void lone_peer_make(lone_peer *lp)
 	}
 	lp->ps = persister_make();
 	lp->apply_ch = chan_make(sizeof(ApplyMsg));
-	lp->rf = raft_make(lp->ends, 3, 0, lp->ps, lp->apply_ch, random_seed());
+	char err[256];
+	lp->rf = raft_make(lp->ends, 3, 0, lp->ps, lp->apply_ch, random_seed(), err, sizeof err);
+	ck_assert_msg(lp->rf != NULL, "raft_make: %s", err);
 }
 
 /* ---- TestFreeNetworkWithLiveRaft ---- */
