@@ -64,10 +64,13 @@
  * threads and copies of the log.  Instead: one AppendEntries carries at
  * most MAX_APPEND_BYTES of entries (at least one entry); a follower that
  * has answered nothing sent in the last UNREACHABLE_MS hears from us only
- * at the heartbeat rate; and at most MAX_IN_FLIGHT calls to one peer are
- * under way at once (more wait for one to return).  About 20 calls are in
- * flight to a cut-off follower at the heartbeat rate, so the cap rarely
- * binds; it is what bounds the sender pool. */
+ * at the heartbeat rate; and at most MAX_IN_FLIGHT AppendEntries and
+ * InstallSnapshot calls to one peer are under way at once (more wait for
+ * one to return).  About 20 calls are in flight to a cut-off follower at
+ * the heartbeat rate, so the cap rarely binds; it is what bounds the
+ * sender pool.  RequestVotes are not held back (an election must reach
+ * every peer it can): the election timer already limits them to one per
+ * peer every 300 ms, so at most about 25 can be stuck at once. */
 #define MAX_APPEND_BYTES (64 * 1024)
 #define UNREACHABLE_MS (2 * HEARTBEAT_MS)
 #define MAX_IN_FLIGHT 32
@@ -165,7 +168,7 @@ struct Raft {
 	int64_t rtt_slowest_before; /* and in the period before */
 	int64_t *last_ack_ms;   /* the latest send time of a reply of this term */
 	bool *pending;          /* new entries wait for an in-flight reply */
-	int *in_flight;         /* calls to each peer under way (all kinds) */
+	int *in_flight;         /* AppendEntries/InstallSnapshot under way, per peer */
 	int64_t heartbeat_due_ms;
 
 	pthread_t ticker, applier;
@@ -512,7 +515,8 @@ static void become_leader(Raft *rf)
 
 static void *sender_main(void *arg);
 
-/* Room for one more call to peer (rf->mu held). */
+/* Room for one more AppendEntries or InstallSnapshot to peer (rf->mu
+ * held). */
 static bool can_send_to(Raft *rf, int peer)
 {
 	return rf->in_flight[peer] < MAX_IN_FLIGHT;
@@ -521,7 +525,8 @@ static bool can_send_to(Raft *rf, int peer)
 /* Hand job to an idle sender thread, or start one (rf->mu held). */
 static void send_rpc(Raft *rf, rpc_job *job)
 {
-	rf->in_flight[job->peer]++;
+	if (job->kind != RPC_REQUEST_VOTE)
+		rf->in_flight[job->peer]++;
 	sender *s = rf->idle_senders;
 	if (s) {
 		rf->idle_senders = s->next_idle;
@@ -571,8 +576,8 @@ static bool candidate_up_to_date(Raft *rf, int last_term, int last_index)
 static void send_vote_requests(Raft *rf, int term, bool pre)
 {
 	for (int p = 0; p < rf->npeers; p++) {
-		if (p == rf->me || !can_send_to(rf, p))
-			continue; /* too many calls stuck on the way to p: as if lost */
+		if (p == rf->me)
+			continue;
 		labgob_encoder e;
 		labgob_encoder_init(&e);
 		labgob_put_int(&e, term);
@@ -1160,7 +1165,8 @@ static void *sender_main(void *arg)
 			  labrpc_call(rf->peers[job->peer], rpc_methods[job->kind], job->args,
 				      job->args_len, &reply, &len);
 		pthread_mutex_lock(&rf->mu);
-		rf->in_flight[job->peer]--;
+		if (job->kind != RPC_REQUEST_VOTE)
+			rf->in_flight[job->peer]--;
 		/* Idle again before handling the reply: the first RPC the reply
 		 * sets off (the rest of the log, the new commit index) comes
 		 * back to this thread, which is awake, instead of waking
