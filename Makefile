@@ -15,6 +15,8 @@
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
 #   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
+#   make fuzz [FUZZ_SECONDS=30]
+#                           run each libFuzzer target that long (clang)
 #   make deps               install what a fresh Debian machine lacks
 #
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
@@ -28,13 +30,15 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft_harness.c raft.c
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
-             labtest/tools_test.c \
+             labtest/tester_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
 SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
-# The tests of our raft.c's own decoder, and of the bugs it was hardened
-# against, are not in a student's tree.
+# The tests of our raft.c's own decoder, of the bugs it was hardened
+# against, and of the tester's holes (they need a working Raft) are not in
+# a student's tree.
 TEST_DEFS := $(if $(wildcard labtest/raft_persist_test.c),-DWITH_RAFT_PERSIST_TEST) \
-             $(if $(wildcard labtest/hardening_test.c),-DWITH_HARDENING_TEST)
+             $(if $(wildcard labtest/hardening_test.c),-DWITH_HARDENING_TEST) \
+             $(if $(wildcard labtest/tester_test.c),-DWITH_TESTER_TEST)
 
 FLAGS_plain := -O2 -g
 FLAGS_tsan  := -O1 -g -fsanitize=thread
@@ -69,7 +73,7 @@ export COUNT FAILFAST
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench profile run handout deps clean
+.PHONY: all test tsan asan sim stress bench profile run handout fuzz deps fuzz-deps clean
 all: build/plain/tests
 
 define variant
@@ -152,11 +156,46 @@ DIR ?=
 handout:
 	@sh tools/mkhandout "$(DIR)"
 
+# Fuzzing: clang's libFuzzer under ASan+UBSan, one binary per target
+# (fuzz/*.c; the RPC targets are fuzz_rpc.c built once per method).
+# Seeds in fuzz/corpus/T; fuzz/run.sh runs each target in turn and fails
+# on a crash, a sanitizer report, a leak or a timeout.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot
+FUZZ_CC      := clang
+# FUZZ_CHECK_STATE: the RPC targets also check that whatever the peer
+# persisted reads back (issue 15, item 7).
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer -DFUZZ_CHECK_STATE
+FUZZ_HDRS    := $(wildcard *.h */*.h)
+FUZZ_RPC     := request_vote=RequestVote append_entries=AppendEntries \
+                install_snapshot=InstallSnapshot
+
+build/fuzz/labgob: fuzz/fuzz_labgob.c labgob/labgob.c util.c $(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -pthread -o $@ $(filter %.c,$^)
+
+build/fuzz/decode_state: fuzz/fuzz_decode_state.c $(LIB_SRCS) $(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -pthread -o $@ $(filter %.c,$^)
+
+define fuzz_rpc
+build/fuzz/$(1): fuzz/fuzz_rpc.c $$(LIB_SRCS) $$(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$$(FUZZ_CC) $$(CSTD) $$(WARN) $$(FUZZ_FLAGS) -DRPC_METHOD='"Raft.$(2)"' -pthread -o $$@ $$(filter %.c,$$^)
+endef
+$(foreach t,$(FUZZ_RPC),$(eval $(call fuzz_rpc,$(word 1,$(subst =, ,$(t))),$(word 2,$(subst =, ,$(t))))))
+
+fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Debian packages we need: Check (and pkg-config to find it), and rich for
-# the Python tools.  Installs only what is missing.
+# the Python tools; clang and its libFuzzer runtime only for make fuzz.
+# Installs only what is missing.
 DEBS := check pkg-config python3-rich
-deps:
-	@missing=""; for p in $(DEBS); do \
+FUZZ_DEBS := clang libclang-rt-dev
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -164,6 +203,12 @@ deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+deps:
+	$(call install_missing,$(DEBS))
+
+fuzz-deps:
+	$(call install_missing,$(FUZZ_DEBS))
 
 .PHONY: deps-quiet
 deps-quiet: deps

@@ -66,10 +66,13 @@
  * threads and copies of the log.  Instead: one AppendEntries carries at
  * most MAX_APPEND_BYTES of entries (at least one entry); a follower that
  * has answered nothing sent in the last UNREACHABLE_MS hears from us only
- * at the heartbeat rate; and at most MAX_IN_FLIGHT calls to one peer are
- * under way at once (more wait for one to return).  About 20 calls are in
- * flight to a cut-off follower at the heartbeat rate, so the cap rarely
- * binds; it is what bounds the sender pool. */
+ * at the heartbeat rate; and at most MAX_IN_FLIGHT AppendEntries and
+ * InstallSnapshot calls to one peer are under way at once (more wait for
+ * one to return).  About 20 calls are in flight to a cut-off follower at
+ * the heartbeat rate, so the cap rarely binds; it is what bounds the
+ * sender pool.  RequestVotes are not held back (an election must reach
+ * every peer it can): the election timer already limits them to one per
+ * peer every 300 ms, so at most about 25 can be stuck at once. */
 #define MAX_APPEND_BYTES (64 * 1024)
 #define UNREACHABLE_MS (2 * HEARTBEAT_MS)
 #define MAX_IN_FLIGHT 32
@@ -123,7 +126,9 @@ typedef struct sender {
 struct Raft {
 	pthread_mutex_t mu;
 	atomic_bool dead;
-	bool joined;
+	bool joined;            /* Kill has begun joining the threads */
+	bool kill_done;         /* and has joined them all */
+	pthread_cond_t kill_cv; /* a second Kill waits here for the first */
 
 	labrpc_end **peers;
 	int npeers;
@@ -170,7 +175,7 @@ struct Raft {
 	int64_t rtt_slowest_before; /* and in the period before */
 	int64_t *last_ack_ms;   /* the latest send time of a reply of this term */
 	bool *pending;          /* new entries wait for an in-flight reply */
-	int *in_flight;         /* calls to each peer under way (all kinds) */
+	int *in_flight;         /* AppendEntries/InstallSnapshot under way, per peer */
 	int64_t heartbeat_due_ms;
 
 	pthread_t ticker, applier;
@@ -260,7 +265,8 @@ static int log_last_within(Raft *rf, int after, size_t max_bytes)
 static void log_put_entries(Raft *rf, labgob_encoder *e, int after, int last)
 {
 	size_t from = log_at(rf, after)->enc_end, to = log_at(rf, last)->enc_end;
-	labgob_put_encoded(e, rf->log_enc.buf + from, to - from);
+	if (to > from) /* an empty log_enc may have no buffer at all */
+		labgob_put_encoded(e, rf->log_enc.buf + from, to - from);
 }
 
 static void log_append(Raft *rf, int term, const void *command, size_t len)
@@ -600,7 +606,8 @@ static void unlock_and_wake(Raft *rf)
 
 static void *sender_main(void *arg);
 
-/* Room for one more call to peer (rf->mu held). */
+/* Room for one more AppendEntries or InstallSnapshot to peer (rf->mu
+ * held). */
 static bool can_send_to(Raft *rf, int peer)
 {
 	return rf->in_flight[peer] < MAX_IN_FLIGHT;
@@ -609,7 +616,8 @@ static bool can_send_to(Raft *rf, int peer)
 /* Hand job to an idle sender thread, or start one (rf->mu held). */
 static void send_rpc(Raft *rf, rpc_job *job)
 {
-	rf->in_flight[job->peer]++;
+	if (job->kind != RPC_REQUEST_VOTE)
+		rf->in_flight[job->peer]++;
 	sender *s = rf->idle_senders;
 	if (s) {
 		rf->idle_senders = s->next_idle;
@@ -659,8 +667,8 @@ static bool candidate_up_to_date(Raft *rf, int last_term, int last_index)
 static void send_vote_requests(Raft *rf, int term, bool pre)
 {
 	for (int p = 0; p < rf->npeers; p++) {
-		if (p == rf->me || !can_send_to(rf, p))
-			continue; /* too many calls stuck on the way to p: as if lost */
+		if (p == rf->me)
+			continue;
 		labgob_encoder e;
 		labgob_encoder_init(&e);
 		labgob_put_int(&e, term);
@@ -1251,7 +1259,8 @@ static void *sender_main(void *arg)
 				      job->args_len, &reply, &len);
 		pthread_mutex_lock(&rf->mu);
 		collect_wakes(rf);
-		rf->in_flight[job->peer]--;
+		if (job->kind != RPC_REQUEST_VOTE)
+			rf->in_flight[job->peer]--;
 		/* Idle again before handling the reply: the first RPC the reply
 		 * sets off (the rest of the log, the new commit index) comes
 		 * back to this thread, which is awake, instead of waking
@@ -1483,6 +1492,7 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	Raft *rf = xcalloc(1, sizeof *rf);
 	pthread_mutex_init(&rf->mu, NULL);
 	pthread_cond_init(&rf->apply_cv, NULL);
+	pthread_cond_init(&rf->kill_cv, NULL);
 	cond_init_monotonic(&rf->ticker_cv);
 	atomic_init(&rf->dead, false);
 	rf->peers = xmemdup(peers, (size_t)npeers * sizeof *peers);
@@ -1564,6 +1574,9 @@ void raft_kill(Raft *rf)
 {
 	pthread_mutex_lock(&rf->mu);
 	if (rf->joined) {
+		/* Another Kill is joining: return when it has, as promised. */
+		while (!rf->kill_done)
+			pthread_cond_wait(&rf->kill_cv, &rf->mu);
 		pthread_mutex_unlock(&rf->mu);
 		return;
 	}
@@ -1603,6 +1616,10 @@ void raft_kill(Raft *rf)
 	pthread_mutex_unlock(&rf->mu);
 	for (sender *s = all; s; s = s->next_all)
 		pthread_join(s->tid, NULL);
+	pthread_mutex_lock(&rf->mu);
+	rf->kill_done = true;
+	pthread_cond_broadcast(&rf->kill_cv);
+	pthread_mutex_unlock(&rf->mu);
 }
 
 void raft_free(Raft *rf)
@@ -1628,6 +1645,7 @@ void raft_free(Raft *rf)
 	free(rf->peers);
 	persister_release(rf->persister);
 	pthread_cond_destroy(&rf->apply_cv);
+	pthread_cond_destroy(&rf->kill_cv);
 	pthread_cond_destroy(&rf->ticker_cv);
 	pthread_mutex_destroy(&rf->mu);
 	free(rf);

@@ -65,7 +65,8 @@ void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len);
  * abandoned, its handlers answer nothing more, and it sends nothing more
  * on apply_ch.  Returns promptly, even when nobody reads apply_ch (a send
  * under way is called off) and without waiting out labrpc's long delays.
- * The memory stays until raft_free. */
+ * The memory stays until raft_free.  Several threads may call it, even at
+ * once: each returns only when the peer's threads have all been joined. */
 void raft_kill(Raft *rf);
 
 /* Free a killed peer's memory, once nothing uses it any more (the

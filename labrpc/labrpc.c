@@ -85,6 +85,10 @@ typedef struct job {
 	uint8_t *reply;
 	size_t reply_len;
 	waiter *caller;        /* NULL once the caller gave up */
+	/* A request whose caller was aborted during the unreliable delay
+	 * (labrpc_end_abort): a worker delivers it when the delay ends. */
+	bool orphan;
+	struct timespec due;
 } job;
 
 typedef struct worker {
@@ -335,16 +339,22 @@ static bool call_stopped(labrpc_net *net, labrpc_end *e)
 	return net->done || e->aborted;
 }
 
+/* Wait on w until deadline (net->mu held).  False if the call was stopped. */
+static bool delay_until(labrpc_net *net, labrpc_end *e, waiter *w, const struct timespec *deadline)
+{
+	while (!call_stopped(net, e)) {
+		if (pthread_cond_timedwait(&w->cv, &net->mu, deadline) != 0)
+			return true;
+	}
+	return false;
+}
+
 /* Wait up to ms on w (net->mu held).  False if the call was stopped. */
 static bool delay(labrpc_net *net, labrpc_end *e, waiter *w, int64_t ms)
 {
 	struct timespec deadline;
 	deadline_after_ms(&deadline, ms);
-	while (!call_stopped(net, e)) {
-		if (pthread_cond_timedwait(&w->cv, &net->mu, &deadline) != 0)
-			return true;
-	}
-	return false;
+	return delay_until(net, e, w, &deadline);
 }
 
 /* Go's isServerDead: the end was disabled or the server replaced. */
@@ -435,7 +445,7 @@ static void run_on_worker(labrpc_net *net, job *j)
 		return;
 	}
 	w = xcalloc(1, sizeof *w);
-	pthread_cond_init(&w->cv, NULL);
+	cond_init_monotonic(&w->cv);
 	w->net = net;
 	w->job = j;
 	atomic_init(&w->has_job, true);
@@ -461,6 +471,16 @@ static void run_handler(job *j)
 	j->reply = labgob_encoder_take(&reply, &j->reply_len);
 }
 
+/* An orphaned request waits out the rest of its delay on its worker
+ * (net->mu held).  False when the network is cleaned up meanwhile: the
+ * test is over, as for every other delay. */
+static bool orphan_due(labrpc_net *net, worker *w, job *j)
+{
+	while (!net->done && pthread_cond_timedwait(&w->cv, &net->mu, &j->due) == 0)
+		;
+	return !net->done;
+}
+
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
@@ -477,10 +497,13 @@ static void *worker_main(void *arg)
 		job *j = w->job;
 		if (j == NULL)
 			break;
+		bool run = !j->orphan || orphan_due(net, w, j);
 		pthread_mutex_unlock(&net->mu);
 
-		atomic_fetch_add(&j->srv->count, 1);
-		run_handler(j);
+		if (run) {
+			atomic_fetch_add(&j->srv->count, 1);
+			run_handler(j);
+		}
 
 		pthread_mutex_lock(&net->mu);
 		j->handled = true;
@@ -558,6 +581,21 @@ static job *dispatch(labrpc_net *net, labrpc_end *e, waiter *w, const char *serv
 	return j;
 }
 
+/* The caller's end was aborted (its peer killed) while the request was in
+ * the unreliable network's delay.  In Go the request goes on regardless,
+ * so stale RPCs from dead incarnations still arrive: a worker delivers it
+ * when its delay ends, and drops the reply (net->mu held). */
+static void deliver_orphan(labrpc_net *net, labrpc_server *srv, const char *svc_meth,
+			   const void *args, size_t args_len, const struct timespec *due)
+{
+	job *j = new_job(srv, svc_meth, args, args_len);
+	j->refs = 1;
+	j->orphan = true;
+	j->due = *due;
+	atomic_fetch_add(&srv->refs, 1); /* the worker's */
+	run_on_worker(net, j);
+}
+
 static void waiter_add(labrpc_net *net, waiter *w, labrpc_end *e)
 {
 	cond_init_monotonic(&w->cv);
@@ -596,10 +634,19 @@ static bool deliver(labrpc_net *net, labrpc_end *e, waiter *w, const char *serve
 		    uint8_t **reply, size_t *reply_len)
 {
 	bool reliable = net->reliable, reordering = net->long_reordering;
-	if (!reliable && !delay(net, e, w, prng_intn(&net->rng, 27)))
-		return false;
-	if (!reliable && lose(net))
-		return false; /* the request is lost */
+	if (!reliable) {
+		/* short delay */
+		struct timespec due;
+		deadline_after_ms(&due, prng_intn(&net->rng, 27));
+		if (!delay_until(net, e, w, &due)) {
+			/* Aborted: the caller goes, the request need not. */
+			if (!net->done && !lose(net))
+				deliver_orphan(net, srv, svc_meth, args, args_len, &due);
+			return false;
+		}
+		if (lose(net))
+			return false; /* the request is lost */
+	}
 
 	job *j = dispatch(net, e, w, servername, srv, svc_meth, args, args_len);
 	/* A reply from a server deleted or disconnected meanwhile is never
@@ -700,6 +747,18 @@ void labrpc_free(labrpc_net *net)
 		pthread_cond_destroy(&w->cv);
 		free(w);
 	}
+	/* Servers first: releasing one may run its service's release(), and
+	 * a Raft released there is killed, which aborts its ends. */
+	pthread_mutex_lock(&net->mu);
+	server_entry *servers = net->servers;
+	net->servers = NULL;
+	pthread_mutex_unlock(&net->mu);
+	for (server_entry *s = servers, *next; s; s = next) {
+		next = s->next;
+		server_release(s->srv);
+		free(s->name);
+		free(s);
+	}
 	for (int i = 0; i < END_BUCKETS; i++) {
 		for (labrpc_end *e = net->ends[i], *next; e; e = next) {
 			next = e->hnext;
@@ -707,12 +766,6 @@ void labrpc_free(labrpc_net *net)
 			free(e->servername);
 			free(e);
 		}
-	}
-	for (server_entry *s = net->servers, *next; s; s = next) {
-		next = s->next;
-		server_release(s->srv);
-		free(s->name);
-		free(s);
 	}
 	pthread_cond_destroy(&net->calls_gone);
 	pthread_mutex_destroy(&net->mu);

@@ -74,7 +74,10 @@ bool labrpc_call(labrpc_end *end, const char *svc_meth, const void *args, size_t
 
 /* Not in Go: pending and later calls on this end fail at once.  Raft's
  * Kill uses it on the dead peer's ends, so that Kill does not wait out a
- * long delay (a Go goroutine would sit it out, then see killed()). */
+ * long delay (a Go goroutine would sit it out, then see killed()).  What
+ * is already on the wire still arrives, as in Go: a request in the
+ * unreliable network's short delay is delivered when the delay ends (or
+ * lost, as any request may be), and only its reply is dropped. */
 void labrpc_end_abort(labrpc_end *end);
 
 /* A server is a set of services; it is freed when the network and every

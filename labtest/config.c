@@ -1,8 +1,9 @@
 /* config.c: the Raft tester's harness, ported from config.go.
  *
  * Differences forced by C (notes.md lists them): the tester holds a
- * reference on each Raft it hands to other threads, and crash1 ends the
- * crashed server's applier thread after Kill (Go leaves it reading). */
+ * reference on each Raft it hands to other threads.  As in Go, a crashed
+ * server's applier goes on reading its channel (until cfg_cleanup()), and
+ * anything it receives after Kill returned fails the test. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -266,9 +267,19 @@ static void take_snapshot(config *cfg, int i, Raft *rf, int index)
 typedef struct {
 	config *cfg;
 	int i;
-	Raft *rf;
+	Raft *rf;       /* NULL once killed */
 	Chan *ch;
 } applier_arg;
+
+/* What crash1 sends on a server's apply channel once Kill has returned.
+ * The channel is unbuffered and its applier reads in order, so whatever
+ * the applier receives after this mark was sent after Kill returned. */
+static uint8_t killed_mark;
+
+static bool is_killed_mark(const ApplyMsg *m)
+{
+	return m->command == &killed_mark;
+}
 
 /* applier (2A-2C) and applierSnap (2D) read the apply channel and check
  * that the messages match the other servers' logs. */
@@ -281,7 +292,15 @@ static void *cfg_applier_main(void *p)
 	char err[256];
 	while (chan_recv(a->ch, &m)) {
 		err[0] = '\0';
-		if (cfg->snapshot && m.snapshot_valid) {
+		if (is_killed_mark(&m)) {
+			a->rf = NULL;
+			continue;
+		}
+		if (a->rf == NULL) {
+			/* Stricter than Go, whose old applier checks such
+			 * messages against the next incarnation's log. */
+			snprintf(err, sizeof err, "server %d applied after Kill", i);
+		} else if (cfg->snapshot && m.snapshot_valid) {
 			pthread_mutex_lock(&cfg->mu);
 			ingest_snap(cfg, i, m.snapshot, m.snapshot_len, m.snapshot_index, err,
 				    sizeof err);
@@ -324,19 +343,48 @@ static void start_applier(config *cfg, int i, Raft *rf, Chan *ch)
 	*a = (applier_arg){ cfg, i, rf, ch };
 	cfg->apply_ch[i] = ch;
 	cfg->applier_running[i] = true;
-	pthread_create(&cfg->applier[i], NULL, cfg_applier_main, a);
+	/* A small stack: a crashed server's applier lives until cleanup. */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_create(&cfg->applier[i], &attr, cfg_applier_main, a);
+	pthread_attr_destroy(&attr);
 }
 
-/* After Kill: nothing sends on the channel any more. */
-static void stop_applier(config *cfg, int i)
+/* After Kill returned: mark the channel, so that the applier fails the
+ * test on anything that comes after, and keep it reading, as Go's old
+ * applier does, until cfg_cleanup().  Once the applier has taken the mark
+ * it no longer touches the Raft. */
+static void retire_applier(config *cfg, int i)
 {
 	if (!cfg->applier_running[i])
 		return;
-	chan_close(cfg->apply_ch[i]);
-	pthread_join(cfg->applier[i], NULL);
-	chan_free(cfg->apply_ch[i]);
+	ApplyMsg mark = { .command = &killed_mark };
+	chan_send(cfg->apply_ch[i], &mark);
+	retired_applier *r = xmalloc(sizeof *r);
+	*r = (retired_applier){ cfg->applier[i], cfg->apply_ch[i], cfg->retired };
+	cfg->retired = r;
 	cfg->apply_ch[i] = NULL;
 	cfg->applier_running[i] = false;
+}
+
+/* The test is over and every Raft killed: end the appliers. */
+static void stop_retired_appliers(config *cfg)
+{
+	for (retired_applier *r = cfg->retired; r; r = r->next) {
+		chan_close(r->ch);
+		pthread_join(r->tid, NULL);
+	}
+}
+
+static void free_retired_appliers(config *cfg)
+{
+	for (retired_applier *r = cfg->retired, *next; r; r = next) {
+		next = r->next;
+		chan_free(r->ch);
+		free(r);
+	}
+	cfg->retired = NULL;
 }
 
 /* ---- crash and start ---- */
@@ -367,7 +415,7 @@ void cfg_crash1(config *cfg, int i)
 	if (rf) {
 		pthread_mutex_unlock(&cfg->mu);
 		raft_kill(rf);
-		stop_applier(cfg, i);
+		retire_applier(cfg, i);
 		pthread_mutex_lock(&cfg->mu);
 		cfg->rafts[i] = NULL;
 	}
@@ -461,15 +509,18 @@ static bool check_finished(config *cfg)
 void cfg_cleanup(config *cfg)
 {
 	atomic_store(&cfg->finished, 1);
-	for (int i = 0; i < cfg->n; i++)
-		if (cfg->rafts[i])
+	for (int i = 0; i < cfg->n; i++) {
+		if (cfg->rafts[i]) {
 			raft_kill(cfg->rafts[i]);
+			retire_applier(cfg, i);
+		}
+	}
 	labrpc_cleanup(cfg->net);
 	check_timeout(cfg);
 
 	/* Go leaves the rest to its garbage collector. */
+	stop_retired_appliers(cfg);
 	for (int i = 0; i < cfg->n; i++) {
-		stop_applier(cfg, i);
 		raft_release(cfg->rafts[i]);
 		persister_release(cfg->saved[i]);
 		alog_clear(&cfg->logs[i]);
@@ -479,6 +530,7 @@ void cfg_cleanup(config *cfg)
 		free(cfg->endnames[i]);
 	}
 	labrpc_free(cfg->net);
+	free_retired_appliers(cfg);
 	free(cfg->rafts);
 	free(cfg->connected);
 	free(cfg->saved);

@@ -37,6 +37,13 @@ typedef struct {
 	int cap;
 } applied_log;
 
+/* A killed server's applier, still reading its channel. */
+typedef struct retired_applier {
+	pthread_t tid;
+	Chan *ch;
+	struct retired_applier *next;
+} retired_applier;
+
 typedef struct config {
 	pthread_mutex_t mu;
 	atomic_int finished;
@@ -52,6 +59,7 @@ typedef struct config {
 	Chan **apply_ch;
 	pthread_t *applier;
 	bool *applier_running;
+	retired_applier *retired; /* killed incarnations' appliers */
 	int incarnation;
 	int64_t start_us;      /* make_config() time */
 	/* begin()/end() statistics */

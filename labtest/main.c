@@ -51,6 +51,9 @@ static const test_group *const groups[] = {
 #ifdef WITH_HARDENING_TEST
 	&hardening,
 #endif
+#ifdef WITH_TESTER_TEST
+	&tester, /* the tester's and labrpc's regression tests */
+#endif
 	&tools,
 #ifdef LAB_SIM
 	&dsim, /* the simulator's own tests, in the sim build only */

@@ -158,6 +158,11 @@ START_TEST(TestBasicAgree2B)
 }
 END_TEST
 
+/* Go's slack is 50000 bytes of gob, which leaves room for about 17
+ * extra resends of a 5000-byte command; in our smaller encoding the same
+ * 17 resends leave 34900 (notes.md, "The byte bounds"). */
+#define RPC_BYTES_SLACK 34900
+
 /* check, based on counting bytes of RPCs, that each command is sent to
  * each peer just once. */
 START_TEST(TestRPCBytes2B)
@@ -185,7 +190,7 @@ START_TEST(TestRPCBytes2B)
 	int64_t bytes1 = cfg_bytes_total(cfg);
 	int64_t got = bytes1 - bytes0;
 	int64_t expected = (int64_t)servers * sent;
-	if (got > expected + 50000)
+	if (got > expected + RPC_BYTES_SLACK)
 		cfg_fatalf(cfg, "too many RPC bytes; got %lld, expected %lld", (long long)got,
 			   (long long)expected);
 	cfg_end(cfg);
@@ -1077,7 +1082,9 @@ START_TEST(TestUnreliableChurn2C)
 }
 END_TEST
 
-#define MAXLOGSIZE 2000
+/* Go's 2000 bytes of gob hold a persisted log of about 95 entries; ours
+ * hold as many in 1290 (notes.md, "The byte bounds"). */
+#define MAXLOGSIZE 1290
 #define SnapShotInterval 10
 
 static void snapcommon(const char *name, bool disconnect, bool reliable, bool crash)

@@ -35,7 +35,8 @@ class TestHandout(unittest.TestCase):
         for f in ("raft.c", "raft.h", "raft_harness.c", "Makefile", "README.md", "notes.md",
                   "labtest/test_test.c", "labtest/config.c", "labrpc/labrpc.c"):
             self.assertTrue(os.path.exists(os.path.join(self.dir, f)), f)
-        for f in ("handout", "labtest/raft_persist_test.c", "tools/test_handout.py"):
+        for f in ("handout", "labtest/raft_persist_test.c", "labtest/hardening_test.c",
+                  "tools/test_handout.py"):
             self.assertFalse(os.path.exists(os.path.join(self.dir, f)), f)
         with open(os.path.join(self.dir, "raft.c")) as f:
             skeleton = f.read()
