@@ -541,9 +541,7 @@ static void fire_timers(void)
 		t->timed_out = true;
 		if (t->wait == W_COND)
 			queue_remove(&((sim_cond *)t->wait_obj)->q, t);
-		t->state = RUNNING;
-		t->wait = W_NONE;
-		runq_add(t);
+		wake(t);
 	}
 }
 
@@ -585,7 +583,9 @@ static void schedule(void)
 	switch_to(next);
 }
 
-/* A synchronization point where the current thread can go on. */
+/* A synchronization point: time moves on by cost_ns, due timers fire,
+ * and the scheduler picks who runs next (the current thread only if it
+ * is still runnable). */
 static void point(int64_t cost_ns)
 {
 	S.now += cost_ns;
@@ -602,9 +602,7 @@ static void block(wait_kind kind, const void *obj, void *site)
 	me->wait_obj = obj;
 	me->wait_site = site;
 	runq_remove(me);
-	S.now += POINT_NS;
-	fire_timers();
-	schedule();
+	point(POINT_NS);
 }
 
 /* ---- setup, fork and the watchdog ---- */
@@ -850,9 +848,7 @@ static void thread_exit(void *ret)
 		me->qnext = zombies;
 		zombies = me;
 	}
-	S.now += POINT_NS;
-	fire_timers();
-	schedule();
+	point(POINT_NS);
 	fatal("a finished thread was scheduled");
 }
 
