@@ -1,0 +1,86 @@
+/* porcupine.h: a linearizability checker (porcupine's model.go,
+ * checker.go, porcupine.go and visualization.go).
+ *
+ * A history is a list of operations, each with its client, its input, its
+ * output and the times of its call and return.  The checker splits it with
+ * the model's partition function (by key, for the key/value model), then
+ * searches each part depth-first for an order of the operations that the
+ * model accepts and that respects real time (an operation that returned
+ * before another was called comes first), remembering the (set of
+ * linearized operations, state) pairs it has seen so it never explores one
+ * twice.
+ *
+ * Go's porcupine gives up after a wall-clock timeout and then assumes the
+ * history is fine ("Unknown").  Ours counts its budget in search steps, so
+ * the same history gets the same verdict on any machine and under make sim. */
+#ifndef PORCUPINE_H
+#define PORCUPINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Go's porcupine.Operation.  input and output point to the model's own
+ * types (models/kv.h's kv_input and kv_output); the history's owner keeps
+ * them alive while the checker runs. */
+typedef struct {
+	int client_id; /* zero-based; only the HTML view uses it */
+	const void *input;
+	int64_t call;  /* invocation time (any unit, the same for every operation) */
+	const void *output;
+	int64_t ret;   /* response time */
+} porc_operation;
+
+/* A model's state is an opaque pointer that the model allocates; the
+ * checker copies none and frees each through free_state. */
+typedef struct porc_model {
+	const char *name;
+	/* Split the operations into parts that can be checked alone: writes a
+	 * part number for each operation into part[] and returns how many parts
+	 * there are (numbered 0..n-1, in the order the view shows them).  NULL
+	 * means a single part. */
+	size_t (*partition)(const porc_operation *ops, size_t n, size_t *part);
+	void *(*init)(void);
+	/* Whether the state can take this step; if so *next is the new state
+	 * (a new allocation; state is not changed). */
+	bool (*step)(const void *state, const void *input, const void *output, void **next);
+	bool (*equal)(const void *a, const void *b);
+	uint64_t (*hash)(const void *state); /* equal states hash equally */
+	void (*free_state)(void *state);
+	/* For the view: "get('x') -> 'y'", and a state's text.  Each returns a
+	 * malloc'd string. */
+	char *(*describe_operation)(const void *input, const void *output);
+	char *(*describe_state)(const void *state);
+} porc_model;
+
+typedef enum { PORC_OK, PORC_ILLEGAL, PORC_UNKNOWN } porc_result;
+
+const char *porc_result_name(porc_result r); /* "Ok", "Illegal", "Unknown" */
+
+/* What the view needs: each part's operations and its longest partial
+ * linearizations.  Opaque. */
+typedef struct porc_info porc_info;
+
+/* The step budget of the lab's tests: the search steps that stand for Go's
+ * one second (linearizabilityCheckTimeout). */
+#define PORC_LAB_BUDGET 4000000ull
+
+/* Check a history.  budget: search steps over all parts (0: no limit); once
+ * spent, the verdict is PORC_UNKNOWN unless a part was already found
+ * illegal.  When info is not NULL it receives what porc_visualize needs
+ * (free it with porc_info_free). */
+porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
+				  uint64_t budget, porc_info **info);
+
+/* Write the HTML page of a checked history (porcupine's Visualize): one
+ * lane per client, one block per part, each operation a bar from call to
+ * return, and for an illegal part the longest partial linearization and
+ * where it breaks.  0, or -1 with errno set when the write fails. */
+int porc_visualize(const porc_model *m, const porc_info *info, FILE *out);
+/* porc_visualize into a file by name. */
+int porc_visualize_path(const porc_model *m, const porc_info *info, const char *path);
+
+void porc_info_free(porc_info *info);
+
+#endif
