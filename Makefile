@@ -46,13 +46,17 @@ FLAGS_asan  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fn
 FLAGS_sim   := -O2 -g -DLAB_SIM
 
 # The sim build: the same code, every pthread call, clock read and sleep
-# redirected to the deterministic simulator (dsim/dsim.c) at link time.
+# redirected to the deterministic simulator (dsim/dsim.c) at link time;
+# the blocking calls of chan.c and labrpc.c too, for the lock rule's check,
+# and the waits it does not model, to name them.
 SIM_WRAPS := pthread_create pthread_join pthread_detach pthread_exit pthread_self \
              pthread_setname_np pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock \
              pthread_mutex_trylock pthread_mutex_unlock pthread_cond_init pthread_cond_destroy \
              pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast \
              pthread_barrier_init pthread_barrier_wait pthread_barrier_destroy \
-             clock_gettime nanosleep clock_nanosleep usleep sleep sched_yield getrandom
+             clock_gettime nanosleep clock_nanosleep usleep sleep sched_yield getrandom \
+             chan_send chan_send_unless chan_send_all_unless chan_recv labrpc_call \
+             sem_wait sem_timedwait pthread_rwlock_rdlock pthread_rwlock_wrlock pthread_spin_lock
 LDFLAGS_sim := $(foreach s,$(SIM_WRAPS),-Wl,--wrap=$(s))
 EXTRA_SRCS_sim := dsim/dsim.c dsim/test_test.c
 
@@ -88,10 +92,13 @@ build/$(1)/tests: $$(patsubst %.c,build/$(1)/%.o,$$(SRCS) $$(EXTRA_SRCS_$(1)))
 endef
 $(foreach v,plain tsan asan sim,$(eval $(call variant,$(v))))
 
-# The simulator's own test programs: a planted deadlock and a spin.
-.SECONDARY: build/sim/dsim/deadlock_demo.o build/sim/dsim/spin_demo.o
-build/sim/tests: | build/sim/dsim_deadlock_demo build/sim/dsim_spin_demo
-build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o build/sim/util.o
+# The simulator's own test programs: planted deadlocks and lock bugs, a
+# spin, a hang with a timer pending, and waits it does not model.
+DSIM_DEMOS := deadlock spin relock rpc_lock timeout unmodeled
+.SECONDARY: $(patsubst %,build/sim/dsim/%_demo.o,$(DSIM_DEMOS))
+build/sim/tests: | $(patsubst %,build/sim/dsim_%_demo,$(DSIM_DEMOS))
+build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o build/sim/util.o \
+                  build/sim/labrpc/labrpc.o build/sim/labgob/labgob.o
 	$(CC) $(FLAGS_sim) -pthread -o $@ $^ $(LDFLAGS_sim)
 
 # Without RUN, the tools' own tests run too.

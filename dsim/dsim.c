@@ -32,6 +32,7 @@
 #include <stdarg.h>
 #include <execinfo.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,8 +40,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../chan.h"
+#include "../labrpc/labrpc.h"
 
 /* The real functions (ld --wrap). */
 int __real_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
@@ -59,7 +64,7 @@ ssize_t __real_getrandom(void *, size_t, unsigned);
 #define YIELD_NS 1000
 #define STACK_DEFAULT (256 * 1024)
 #define MAX_HELD 8
-#define MAX_FRAMES 12
+#define MAX_FRAMES 16
 
 typedef enum { RUNNING, BLOCKED, DONE } thread_state;
 typedef enum { W_NONE, W_MUTEX, W_COND, W_JOIN, W_SLEEP, W_BARRIER } wait_kind;
@@ -80,6 +85,7 @@ typedef struct sim_thread {
 	size_t stack_size;
 
 	thread_state state;
+	bool started;          /* has run (a fresh thread has no stack to show) */
 	int runq_pos;          /* index in the runnable array, or -1 */
 	wait_kind wait;
 	const void *wait_obj;
@@ -145,6 +151,12 @@ static struct {
 	bool watchdog_started;
 	bool dumping;
 	sim_thread *dump_caller;
+
+	/* The test's time limit (SIM_TIMEOUT), virtual, from limit_from. */
+	int64_t limit_ns, limit_from;
+	/* The lock rule (SIM_LOCK_RULE): fail the run, or only warn once per
+	 * place. */
+	bool lock_rule_warn;
 } S;
 
 /* ---- PRNG (splitmix64, as util.c's) ---- */
@@ -358,20 +370,91 @@ static bool waits_in_channel(sim_thread *t, char *which, size_t n)
 	return true;
 }
 
+/* The mutex a lock call at site names, from the source line of the call:
+ * "rf->mu" for pthread_mutex_lock(&rf->mu).  Empty when the source is
+ * not at hand (the report then gives the address alone). */
+static void mutex_name(void *site, char *out, size_t n)
+{
+	out[0] = '\0';
+	uintptr_t off;
+	if (!in_executable(site, &off) || off == 0)
+		return;
+	char cmd[256], line[512];
+	snprintf(cmd, sizeof cmd, "addr2line -e /proc/%d/exe 0x%lx", (int)getpid(),
+		 (unsigned long)(off - 1));
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return;
+	char *got = fgets(line, sizeof line, p);
+	pclose(p);
+	char *colon = got ? strrchr(line, ':') : NULL;
+	if (colon == NULL)
+		return;
+	*colon = '\0';
+	long want = strtol(colon + 1, NULL, 10);
+	FILE *src = fopen(line, "r");
+	if (src == NULL)
+		return;
+	char text[512];
+	for (long i = 1; fgets(text, sizeof text, src); i++) {
+		if (i < want)
+			continue;
+		/* pthread_mutex_lock(&rf->mu): the argument; a condition wait,
+		 * pthread_cond_wait(&rf->cv, &rf->mu), locks its second. */
+		char *arg = strstr(text, "lock(");
+		if (arg)
+			arg += 5;
+		else if ((arg = strstr(text, "wait(")) != NULL && (arg = strchr(arg, ',')) != NULL)
+			arg += 1 + strspn(arg + 1, " ");
+		if (arg) {
+			if (*arg == '&')
+				arg++;
+			size_t len = strcspn(arg, "),");
+			if (len > 0 && len < 60)
+				snprintf(out, n, "%.*s", (int)len, arg);
+		}
+		break;
+	}
+	fclose(src);
+}
+
+/* "rf->mu (mutex 0x...)", or "mutex 0x..." when it has no name. */
+static void describe_mutex(const void *m, void *site, char *out, size_t n)
+{
+	char name[64];
+	mutex_name(site, name, sizeof name);
+	if (name[0])
+		snprintf(out, n, "%s (mutex %p)", name, m);
+	else
+		snprintf(out, n, "mutex %p", m);
+}
+
+static const held_lock *find_held(sim_thread *t, const void *mutex)
+{
+	for (int i = 0; i < t->nheld; i++)
+		if (t->held[i].mutex == mutex)
+			return &t->held[i];
+	return NULL;
+}
+
 static void report_thread(sim_thread *t)
 {
-	char name[64], where[700], what[256];
+	char name[64], where[700], what[300];
 	thread_name(t, name, sizeof name);
 	describe_frames(t, where, sizeof where);
+	if (!t->started)
+		snprintf(where, sizeof where, "(not started yet)");
 	switch (t->wait) {
 	case W_MUTEX: {
 		sim_thread *o = find_owner(t->wait_obj);
-		char oname[64];
+		char oname[64], m[128];
+		const held_lock *h = o ? find_held(o, t->wait_obj) : NULL;
+		describe_mutex(t->wait_obj, h ? h->site : NULL, m, sizeof m);
 		if (o)
-			snprintf(what, sizeof what, "waits for mutex %p, held by thread %d (%s)",
-				 t->wait_obj, o->id, thread_name(o, oname, sizeof oname));
+			snprintf(what, sizeof what, "waits for %s, held by thread %d (%s)", m, o->id,
+				 thread_name(o, oname, sizeof oname));
 		else
-			snprintf(what, sizeof what, "waits for mutex %p", t->wait_obj);
+			snprintf(what, sizeof what, "waits for %s", m);
 		break;
 	}
 	case W_COND: {
@@ -395,45 +478,69 @@ static void report_thread(sim_thread *t)
 			 b->arrived, b->count);
 		break;
 	}
+	case W_SLEEP:
+		snprintf(what, sizeof what, "sleeps until virtual time %.3f s",
+			 (double)(t->deadline - CLOCK_START_NS) / NS_PER_S);
+		break;
 	default:
-		snprintf(what, sizeof what, "is blocked");
+		snprintf(what, sizeof what, t->state == BLOCKED ? "is blocked" : "is runnable");
 	}
 	fprintf(stderr, "\nthread %d [%s]: %s\n    at %s\n", t->id, name, what, where);
 	for (int i = 0; i < t->nheld; i++) {
-		char site[1][160];
+		char site[1][160], m[128];
 		symbolize(&t->held[i].site, 1, site);
-		fprintf(stderr, "    holds mutex %p, locked at %s\n", t->held[i].mutex, site[0]);
+		describe_mutex(t->held[i].mutex, t->held[i].site, m, sizeof m);
+		fprintf(stderr, "    holds %s, locked at %s\n", m, site[0]);
 	}
 }
 
 static void switch_to(sim_thread *t);
+static void lock_rule_check(const char *call, const void *allowed);
 
-/* Every thread is blocked and no deadline is pending.  Visit each blocked
- * thread once so it records its own stack, then report and exit. */
-static void deadlock(void) __attribute__((noreturn));
-static void deadlock(void)
+/* Visit each thread that has a stack once, so that it records it (the
+ * caller records its own here). */
+static void collect_stacks(void)
 {
 	sim_thread *me = S.cur;
 	me->nframes = backtrace(me->frames, MAX_FRAMES);
 	S.dumping = true;
 	S.dump_caller = me;
 	for (sim_thread *t = S.all; t; t = t->all_next)
-		if (t != me && t->state == BLOCKED)
+		if (t != me && t->started && t->state != DONE)
 			switch_to(t);
 	S.dumping = false;
 	S.cur = me;
+}
 
+static double virtual_s(int64_t ns)
+{
+	return (double)(ns - CLOCK_START_NS) / NS_PER_S;
+}
+
+/* The run is over: what every live thread is doing, oldest first as Go
+ * lists goroutines, under the headline (what went wrong), then exit. */
+static void report_threads_and_exit(const char *headline, const char *detail)
+	__attribute__((noreturn));
+static void report_threads_and_exit(const char *headline, const char *detail)
+{
+	collect_stacks();
 	fflush(stdout);
-	fprintf(stderr, "fatal error: all threads are asleep - deadlock!\n");
-	fprintf(stderr, "(dsim: at virtual time %.3f s, seed: SEED=%llu)\n",
-		(double)(S.now - CLOCK_START_NS) / NS_PER_S, (unsigned long long)S.seed);
-	/* Oldest first, as Go lists goroutines. */
+	fprintf(stderr, "fatal error: %s\n%s", headline, detail);
+	fprintf(stderr, "(dsim: at virtual time %.3f s, seed: SEED=%llu)\n", virtual_s(S.now),
+		(unsigned long long)S.seed);
 	for (int id = 0; id < S.next_id; id++)
 		for (sim_thread *t = S.all; t; t = t->all_next)
-			if (t->id == id && t->state == BLOCKED)
+			if (t->id == id && t->state != DONE)
 				report_thread(t);
 	fprintf(stderr, "\n");
 	_exit(2);
+}
+
+/* Every thread is blocked and no deadline is pending. */
+static void deadlock(void) __attribute__((noreturn));
+static void deadlock(void)
+{
+	report_threads_and_exit("all threads are asleep - deadlock!", "");
 }
 
 /* ---- the run queue, timers and the clock ---- */
@@ -545,6 +652,29 @@ static void fire_timers(void)
 	}
 }
 
+/* ---- the test's time limit ---- */
+
+/* The lab's 120 s limit on a test, in virtual time: a test that passes it
+ * ends at once with every thread's report (as go test's -timeout prints
+ * every goroutine), not after the wall-clock timeout of Check.  A hang
+ * with a timer still pending (a ticker that sleeps on) moves the virtual
+ * clock forever and is never a deadlock: this is what ends it. */
+static void time_limit_passed(void) __attribute__((noreturn));
+static void time_limit_passed(void)
+{
+	char headline[96];
+	S.now = S.limit_from + S.limit_ns;
+	snprintf(headline, sizeof headline, "test timed out after %lld virtual s",
+		 (long long)(S.limit_ns / NS_PER_S));
+	report_threads_and_exit(headline, "");
+}
+
+static void check_time_limit(void)
+{
+	if (S.limit_ns > 0 && S.now - S.limit_from > S.limit_ns && !S.dumping)
+		time_limit_passed();
+}
+
 /* ---- scheduling ---- */
 
 static void zombie_free(sim_thread *t);
@@ -577,6 +707,7 @@ static void schedule(void)
 			deadlock();
 		if (S.timers->deadline > S.now)
 			S.now = S.timers->deadline;
+		check_time_limit();
 		fire_timers();
 	}
 	sim_thread *next = S.runq[rng_next(&S.sched_rng) % (uint64_t)S.nrun];
@@ -589,6 +720,7 @@ static void schedule(void)
 static void point(int64_t cost_ns)
 {
 	S.now += cost_ns;
+	check_time_limit();
 	fire_timers();
 	schedule();
 }
@@ -644,9 +776,28 @@ extern char **environ;
 
 static void read_seed(void);
 
+/* SIM_TIMEOUT: the test's limit in virtual seconds (the lab's 120 by
+ * default; 0: none).  SIM_LOCK_RULE: fail (the default) or warn. */
+static void read_diagnosis_settings(void)
+{
+	const char *to = getenv("SIM_TIMEOUT");
+	S.limit_ns = 120 * NS_PER_S;
+	if (to) {
+		uint64_t s = parse_u64("SIM_TIMEOUT", to);
+		if (s > 86400)
+			fatal("SIM_TIMEOUT=%s: expected 0..86400 virtual seconds", to);
+		S.limit_ns = (int64_t)s * NS_PER_S;
+	}
+	const char *lr = getenv("SIM_LOCK_RULE");
+	if (lr && strcmp(lr, "fail") != 0 && strcmp(lr, "warn") != 0)
+		fatal("SIM_LOCK_RULE=%s: expected fail or warn", lr);
+	S.lock_rule_warn = lr && strcmp(lr, "warn") == 0;
+}
+
 static void read_settings(void)
 {
-	static const char *const known[] = { "SIM_WATCHDOG", "SIM_STATS" };
+	static const char *const known[] = { "SIM_WATCHDOG", "SIM_STATS", "SIM_TIMEOUT",
+					     "SIM_LOCK_RULE" };
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, "SIM_", 4) != 0)
 			continue;
@@ -655,7 +806,8 @@ static void read_settings(void)
 		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 			ok |= strlen(known[i]) == n && strncmp(*e, known[i], n) == 0;
 		if (!ok)
-			fatal("unknown setting %.*s (known: SIM_WATCHDOG=seconds, SIM_STATS=0|1)",
+			fatal("unknown setting %.*s (known: SIM_WATCHDOG=seconds, SIM_STATS=0|1, "
+			      "SIM_TIMEOUT=virtual seconds, SIM_LOCK_RULE=fail|warn)",
 			      (int)n, *e);
 	}
 	const char *w = getenv("SIM_WATCHDOG");
@@ -670,6 +822,7 @@ static void read_settings(void)
 	if (st && strcmp(st, "0") != 0 && strcmp(st, "1") != 0)
 		fatal("SIM_STATS=%s: expected 0 or 1", st);
 	S.stats = st == NULL || strcmp(st, "1") == 0;
+	read_diagnosis_settings();
 
 	read_seed();
 }
@@ -710,9 +863,11 @@ static void start_scheduler(void)
 		S.all = me;
 	}
 	me->state = RUNNING;
+	me->started = true;
 	runq_add(me);
 	S.cur = me;
 	S.now = CLOCK_START_NS;
+	S.limit_from = S.now;
 	S.sched_rng.s = S.seed ^ 0x7363686564756c65ULL;   /* "schedule" */
 	S.random_rng.s = S.seed ^ 0x72616e646f6d0000ULL;  /* "random" */
 	atomic_store(&S.points, 0);
@@ -749,6 +904,41 @@ __attribute__((constructor)) static void dsim_init(void)
 	pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
+/* The OS thread the simulated threads run on (the watchdog looks at it). */
+static pid_t fiber_os_tid;
+
+/* Is that OS thread asleep in a system call?  call gets its name ("read(2)"),
+ * from /proc: a wait the simulator cannot see, not a spin. */
+static bool blocked_in_kernel(char *call, size_t n)
+{
+	static const struct {
+		long nr;
+		const char *name;
+	} calls[] = {
+		{ 0, "read(2)" }, { 1, "write(2)" }, { 7, "poll(2)" }, { 23, "select(2)" },
+		{ 35, "nanosleep(2)" }, { 43, "accept(2)" }, { 45, "recvfrom(2)" },
+		{ 47, "recvmsg(2)" }, { 61, "wait4(2)" }, { 202, "futex(2) (a lock or wait "
+		"outside the simulator)" }, { 230, "clock_nanosleep(2)" }, { 232, "epoll_wait(2)" },
+		{ 247, "waitid(2)" }, { 270, "pselect6(2)" }, { 271, "ppoll(2)" },
+		{ 281, "epoll_pwait(2)" }, { 288, "accept4(2)" },
+	};
+	char path[64], buf[128];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)fiber_os_tid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	char *got = fgets(buf, sizeof buf, f);
+	fclose(f);
+	if (got == NULL || buf[0] < '0' || buf[0] > '9')
+		return false; /* "running" */
+	long nr = strtol(buf, NULL, 10);
+	snprintf(call, n, "system call %ld", nr);
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+		if (calls[i].nr == nr)
+			snprintf(call, n, "%s", calls[i].name);
+	return true;
+}
+
 /* A real thread that fails the run when the running thread has reached
  * no synchronization point for SIM_WATCHDOG seconds of wall time (a
  * thread that spins without yielding would otherwise hang the run). */
@@ -769,9 +959,15 @@ static void *watchdog_main(void *arg)
 		}
 		if (now - since >= (int64_t)S.watchdog_s * NS_PER_S) {
 			sim_thread *t = S.cur;
-			char name[64], msg[300];
+			char name[64], msg[400], call[96];
 			thread_name(t, name, sizeof name);
-			int n = snprintf(msg, sizeof msg,
+			int n = blocked_in_kernel(call, sizeof call)
+				? snprintf(msg, sizeof msg,
+					   "\ndsim: thread %d [%s] has been blocked in the kernel in %s "
+					   "for %d s of wall time: a wait the simulator does not model "
+					   "(a pipe, a socket, a file?); seed: SEED=%llu\n",
+					   t->id, name, call, S.watchdog_s, (unsigned long long)S.seed)
+				: snprintf(msg, sizeof msg,
 					 "\ndsim: thread %d [%s] has run for %d s of wall time without "
 					 "reaching a synchronization point (a spin that never yields?); "
 					 "seed: SEED=%llu\n",
@@ -796,6 +992,7 @@ static void start_watchdog(void)
 	if (S.watchdog_started)
 		return;
 	S.watchdog_started = true;
+	fiber_os_tid = (pid_t)syscall(SYS_gettid);
 	pthread_t tid;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -812,6 +1009,7 @@ static void thread_exit(void *ret) __attribute__((noreturn));
 static void thread_entry(void)
 {
 	sim_thread *me = S.cur;
+	me->started = true;
 	thread_exit(me->start(me->arg));
 }
 
@@ -895,6 +1093,7 @@ int __wrap_pthread_join(pthread_t tid, void **ret)
 		return EDEADLK;
 	if (t->detached || t->joiner)
 		return EINVAL;
+	lock_rule_check("pthread_join", NULL);
 	while (t->state != DONE) {
 		t->joiner = S.cur;
 		block(W_JOIN, t, __builtin_return_address(0));
@@ -970,11 +1169,36 @@ static void note_released(const void *m)
 		}
 }
 
+/* The thread locks a mutex it holds: it waits for itself forever.  The
+ * report names both places. */
+static void relock(sim_mutex *sm, void *site) __attribute__((noreturn));
+static void relock(sim_mutex *sm, void *site)
+{
+	sim_thread *me = S.cur;
+	const held_lock *h = find_held(me, sm);
+	char name[64], m[128], first[1][160], again[700], headline[320], detail[1024];
+	describe_mutex(sm, h ? h->site : site, m, sizeof m);
+	snprintf(headline, sizeof headline, "thread %d [%s] locks %s, which it already holds - deadlock!",
+		 me->id, thread_name(me, name, sizeof name), m);
+	if (h)
+		symbolize((void *const *)&h->site, 1, first);
+	else
+		snprintf(first[0], sizeof first[0], "?");
+	me->nframes = backtrace(me->frames, MAX_FRAMES);
+	describe_frames(me, again, sizeof again);
+	snprintf(detail, sizeof detail, "    first locked at %s\n    locked again at %s\n",
+		 first[0], again);
+	me->wait = W_MUTEX;
+	me->wait_obj = sm;
+	me->wait_site = site;
+	report_threads_and_exit(headline, detail);
+}
+
 static void mutex_acquire(sim_mutex *sm, void *site)
 {
 	while (sm->owner) {
 		if (sm->owner == S.cur)
-			fatal("thread %d locks a mutex it already holds (self-deadlock)", S.cur->id);
+			relock(sm, site);
 		queue_push(&sm->q, S.cur);
 		block(W_MUTEX, sm, site);
 	}
@@ -1047,6 +1271,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespe
 	sim_mutex *sm = (sim_mutex *)m;
 	if (sm->owner != S.cur)
 		fatal("thread %d waits on a condition without holding its mutex", S.cur->id);
+	lock_rule_check("pthread_cond_wait", sm);
 	sim_thread *me = S.cur;
 	mutex_release(sm);
 	me->timed_out = false;
@@ -1137,6 +1362,7 @@ int __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
 
 static void sleep_until(int64_t deadline, void *site)
 {
+	lock_rule_check("a sleep", NULL);
 	if (deadline <= S.now) {
 		point(POINT_NS);
 		return;
@@ -1212,4 +1438,157 @@ void dsim_get_stats(dsim_stats *st)
 uint64_t dsim_seed(void)
 {
 	return S.seed;
+}
+
+void dsim_restart_time_limit(void)
+{
+	S.limit_from = S.now;
+}
+
+/* ---- the lab's lock rule ---- */
+
+/* Places already warned about (SIM_LOCK_RULE=warn): the call's and the
+ * lock's, so that a loop warns once. */
+typedef struct {
+	void *call, *lock;
+} warned_pair;
+static warned_pair warned[64];
+static int nwarned;
+
+static bool warned_before(void *call, void *lock)
+{
+	for (int i = 0; i < nwarned; i++)
+		if (warned[i].call == call && warned[i].lock == lock)
+			return true;
+	if (nwarned < (int)(sizeof warned / sizeof warned[0]))
+		warned[nwarned++] = (warned_pair){ call, lock };
+	return false;
+}
+
+/* The thread makes a blocking call (call) while it holds h: name the
+ * thread, the mutex, where it was locked and where the call is made. */
+static void lock_rule_broken(const char *call, const held_lock *h)
+{
+	sim_thread *me = S.cur;
+	me->nframes = backtrace(me->frames, MAX_FRAMES);
+	if (S.lock_rule_warn && warned_before(me->frames[me->nframes > 2 ? 2 : 0], h->site))
+		return;
+	char name[64], m[128], locked[1][160], at[700];
+	thread_name(me, name, sizeof name);
+	describe_mutex(h->mutex, h->site, m, sizeof m);
+	symbolize((void *const *)&h->site, 1, locked);
+	describe_frames(me, at, sizeof at);
+	fflush(stdout);
+	fprintf(stderr, "%s: thread %d [%s] calls %s while holding %s\n"
+		"    %s called at %s\n    %s was locked at %s\n"
+		"    (the lab's rule: never hold a mutex across an RPC, a channel operation, "
+		"a sleep or a join)\n(dsim: at virtual time %.3f s, seed: SEED=%llu)\n",
+		S.lock_rule_warn ? "dsim: warning" : "fatal error", me->id, name, call, m, call, at,
+		m, locked[0], virtual_s(S.now), (unsigned long long)S.seed);
+	if (!S.lock_rule_warn)
+		_exit(2);
+}
+
+/* "Never hold a mutex across an RPC call, channel op, join or sleep":
+ * each such call checks that its thread holds no mutex but allowed (a
+ * condition wait's own).  Checked at the call, not once it blocks, so
+ * that a seed on which the call happens not to wait fails as well. */
+static void lock_rule_check(const char *call, const void *allowed)
+{
+	sim_thread *me = S.cur;
+	for (int i = 0; i < me->nheld; i++)
+		if (me->held[i].mutex != allowed) {
+			lock_rule_broken(call, &me->held[i]);
+			return;
+		}
+}
+
+bool __real_chan_send(Chan *ch, const void *elem);
+bool __real_chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop);
+size_t __real_chan_send_all_unless(Chan *ch, const void *elems, size_t n, const atomic_bool *stop);
+bool __real_chan_recv(Chan *ch, void *elem);
+bool __real_labrpc_call(labrpc_end *end, const char *svc_meth, const void *args,
+			size_t args_len, uint8_t **reply, size_t *reply_len);
+
+bool __wrap_chan_send(Chan *ch, const void *elem)
+{
+	lock_rule_check("chan_send", NULL);
+	return __real_chan_send(ch, elem);
+}
+
+bool __wrap_chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop)
+{
+	lock_rule_check("chan_send_unless", NULL);
+	return __real_chan_send_unless(ch, elem, stop);
+}
+
+size_t __wrap_chan_send_all_unless(Chan *ch, const void *elems, size_t n, const atomic_bool *stop)
+{
+	lock_rule_check("chan_send_all_unless", NULL);
+	return __real_chan_send_all_unless(ch, elems, n, stop);
+}
+
+bool __wrap_chan_recv(Chan *ch, void *elem)
+{
+	lock_rule_check("chan_recv", NULL);
+	return __real_chan_recv(ch, elem);
+}
+
+bool __wrap_labrpc_call(labrpc_end *end, const char *svc_meth, const void *args,
+			size_t args_len, uint8_t **reply, size_t *reply_len)
+{
+	lock_rule_check("labrpc_call", NULL);
+	return __real_labrpc_call(end, svc_meth, args, args_len, reply, reply_len);
+}
+
+/* ---- waits the simulator does not model ---- */
+
+/* A semaphore, a read/write lock or a spin lock would block the one OS
+ * thread all simulated threads run on (or spin on it for ever): name the
+ * call at once instead. */
+static void not_modeled(const char *call) __attribute__((noreturn));
+static void not_modeled(const char *call)
+{
+	sim_thread *me = S.cur;
+	char name[64], at[700];
+	me->nframes = backtrace(me->frames, MAX_FRAMES);
+	describe_frames(me, at, sizeof at);
+	fflush(stdout);
+	fprintf(stderr, "fatal error: thread %d [%s] calls %s, which the simulator does not model\n"
+		"    at %s\n    (every wait must go through a pthread mutex, condition variable, "
+		"join or sleep, or util.h and chan.h, for make sim to schedule it)\n"
+		"(dsim: at virtual time %.3f s, seed: SEED=%llu)\n",
+		me->id, thread_name(me, name, sizeof name), call, at, virtual_s(S.now),
+		(unsigned long long)S.seed);
+	_exit(2);
+}
+
+int __wrap_sem_wait(sem_t *s)
+{
+	(void)s;
+	not_modeled("sem_wait");
+}
+
+int __wrap_sem_timedwait(sem_t *s, const struct timespec *abstime)
+{
+	(void)s, (void)abstime;
+	not_modeled("sem_timedwait");
+}
+
+int __wrap_pthread_rwlock_rdlock(pthread_rwlock_t *l)
+{
+	(void)l;
+	not_modeled("pthread_rwlock_rdlock");
+}
+
+int __wrap_pthread_rwlock_wrlock(pthread_rwlock_t *l)
+{
+	(void)l;
+	not_modeled("pthread_rwlock_wrlock");
+}
+
+int __wrap_pthread_spin_lock(pthread_spinlock_t *l)
+{
+	(void)l;
+	not_modeled("pthread_spin_lock");
 }

@@ -14,12 +14,26 @@
  *   - exact replay: nothing else decides the run, so SEED=s repeats it;
  *   - deadlock detection: when no thread can run and none has a deadline,
  *     it prints Go's "all threads are asleep - deadlock!" and each
- *     thread's wait, and the process exits with status 2.
+ *     thread's wait, and the process exits with status 2;
+ *   - the test's time limit in virtual time: past it (120 virtual s), the
+ *     run ends at once with "test timed out after 120 virtual s" and the
+ *     same report of each thread (exit status 2);
+ *   - the lab's lock rule: a thread that calls chan_send, chan_recv (and
+ *     the other blocking channel calls), labrpc_call, a sleep, a join or
+ *     a condition wait (on another mutex) while it holds a mutex fails the
+ *     run at that call (exit status 2), with the mutex, where it was
+ *     locked and where the call is; locking a mutex the thread already
+ *     holds is reported as a deadlock, with both places;
+ *   - a semaphore, read/write lock or spin lock (which the simulator does
+ *     not model) fails the run at the call, named.
  *
  * Settings (environment): SEED (decimal; drawn and exported when unset),
  * SIM_WATCHDOG (wall seconds a thread may run without reaching a
  * synchronization point before the run fails; default 10), SIM_STATS=0
- * (no statistics line at the end of each test process). */
+ * (no statistics line at the end of each test process), SIM_TIMEOUT
+ * (a test's limit in virtual seconds; default 120, 0 for none),
+ * SIM_LOCK_RULE=warn (the lock rule warns once per place instead of
+ * failing the run: for code that breaks it on purpose). */
 #ifndef DSIM_H
 #define DSIM_H
 
@@ -38,5 +52,9 @@ void dsim_get_stats(dsim_stats *st);
 
 /* The seed this process's schedule comes from. */
 uint64_t dsim_seed(void);
+
+/* The time limit (SIM_TIMEOUT) counts from now: the runner calls it before
+ * each test, for CK_FORK=no (a forked test's clock starts afresh anyway). */
+void dsim_restart_time_limit(void);
 
 #endif

@@ -1,7 +1,9 @@
 /* test_test.c: tests of the deterministic simulator itself (make sim only).
  *
  * Virtual time, exact replay by seed, the deadlock report on a planted
- * 2D deadlock, the watchdog on a spin that never yields, and refused
+ * 2D deadlock, the lock rule's reports on planted lock bugs (the dsim/..._demo.c programs),
+ * the report at the test's limit in virtual time, waits the simulator does
+ * not model, the watchdog on a spin that never yields, and refused
  * settings.  Programs that must fail run as child processes: this very
  * test binary again, or the demos built beside it. */
 #define _GNU_SOURCE
@@ -203,8 +205,138 @@ START_TEST(TestSimReplay)
 }
 END_TEST
 
+/* Run the demo program with SEED=1..5 (and env_extra, up to 3 more
+ * settings), and check each run: exit status 2, each of the lines in
+ * expected, the seed, and under a second of wall time. */
+static void expect_report(const char *demo, const char *arg, const char *const env_extra[],
+			  const char *const expected[])
+{
+	char prog[PATH_MAX];
+	sibling(demo, prog, sizeof prog);
+	char *const argv[] = { prog, (char *)arg, NULL };
+	for (int seed = 1; seed <= 5; seed++) {
+		char seed_env[32], seed_line[32];
+		snprintf(seed_env, sizeof seed_env, "SEED=%d", seed);
+		snprintf(seed_line, sizeof seed_line, "seed: SEED=%d)", seed);
+		const char *env[5] = { seed_env };
+		for (int i = 0; env_extra[i] && i < 3; i++)
+			env[i + 1] = env_extra[i];
+		run_result r;
+		run(argv, env, &r);
+		ck_assert_msg(r.status == 2, "%s %s: exit status %d, expected 2:\n%s", demo,
+			      seed_env, r.status, r.out);
+		for (int i = 0; expected[i]; i++)
+			expect_in(&r, expected[i]);
+		expect_in(&r, seed_line);
+		ck_assert_msg(r.wall < 1.0, "%s: the report took %.2f s", demo, r.wall);
+		free(r.out);
+	}
+}
+
+/* The lab's lock rule, on the classic 2D bug: the applier sends on the
+ * apply channel holding the peer's mutex.  The run fails at the send,
+ * whatever the schedule, naming the thread, the mutex and both lines. */
+START_TEST(TestSimLockRuleApplySend)
+{
+	const char *const env[] = { NULL };
+	const char *const expected[] = {
+		"fatal error: thread 1 [applier] calls chan_send while holding peer_mu (mutex 0x",
+		"chan_send called at applier (deadlock_demo.c:33)",
+		"peer_mu (mutex 0x",
+		"was locked at applier (deadlock_demo.c:28)",
+		"never hold a mutex across an RPC, a channel operation, a sleep or a join",
+		NULL,
+	};
+	expect_report("dsim_deadlock_demo", NULL, env, expected);
+}
+END_TEST
+
+/* The lock rule on an RPC: the ticker holds the mutex across labrpc_call.
+ * Nothing would hang, so nothing but the check would catch it. */
+START_TEST(TestSimLockRuleRpc)
+{
+	const char *const env[] = { NULL };
+	const char *const expected[] = {
+		"fatal error: thread 1 [ticker] calls labrpc_call while holding peer_mu (mutex 0x",
+		"labrpc_call called at ticker (rpc_lock_demo.c:35)",
+		"was locked at ticker (rpc_lock_demo.c:31)",
+		NULL,
+	};
+	expect_report("dsim_rpc_lock_demo", NULL, env, expected);
+}
+END_TEST
+
+/* A thread that locks a mutex it holds: reported as a deadlock, with the
+ * place of the first lock and of the second. */
+START_TEST(TestSimRelockReported)
+{
+	const char *const env[] = { NULL };
+	const char *const expected[] = {
+		"fatal error: thread 1 [ticker] locks peer_mu (mutex 0x",
+		"which it already holds - deadlock!",
+		"first locked at ticker (relock_demo.c:23)",
+		"locked again at start_election (relock_demo.c:15) <- ticker (relock_demo.c:24)",
+		"[main]: waits to join thread 1 (ticker)",
+		NULL,
+	};
+	expect_report("dsim_relock_demo", NULL, env, expected);
+}
+END_TEST
+
+/* A hang with a timer pending (a ticker sleeps on) is no deadlock: it ends
+ * at the test's limit in virtual time, with each thread's report. */
+START_TEST(TestSimTimeoutReported)
+{
+	const char *const env[] = { NULL };
+	const char *const expected[] = {
+		"fatal error: test timed out after 120 virtual s",
+		"(dsim: at virtual time 120.000 s",
+		"[main]: waits to join thread 1 (applier)",
+		"[applier]: waits on condition variable",
+		"at applier (timeout_demo.c:24)",
+		"[ticker]: sleeps until virtual time 120.",
+		"sleep_ms (util.c:",
+		NULL,
+	};
+	expect_report("dsim_timeout_demo", NULL, env, expected);
+	const char *const env5[] = { "SIM_TIMEOUT=5", NULL };
+	const char *const expected5[] = { "fatal error: test timed out after 5 virtual s", NULL };
+	expect_report("dsim_timeout_demo", NULL, env5, expected5);
+}
+END_TEST
+
+/* Waits the simulator does not model are named, not taken for a spin: a
+ * semaphore or a read/write lock at the call, a pipe by the watchdog. */
+START_TEST(TestSimUnmodeledNamed)
+{
+	const char *const env[] = { NULL };
+	const char *const sem[] = {
+		"fatal error: thread 1 [waiter] calls sem_wait, which the simulator does not model",
+		"at waiter (unmodeled_demo.c:", NULL,
+	};
+	expect_report("dsim_unmodeled_demo", "sem", env, sem);
+	const char *const rw[] = {
+		"calls pthread_rwlock_wrlock, which the simulator does not model", NULL,
+	};
+	expect_report("dsim_unmodeled_demo", "rwlock", env, rw);
+
+	char prog[PATH_MAX];
+	sibling("dsim_unmodeled_demo", prog, sizeof prog);
+	char *const argv[] = { prog, "pipe", NULL };
+	const char *const wd[] = { "SIM_WATCHDOG=1", NULL };
+	run_result r;
+	run(argv, wd, &r);
+	ck_assert_msg(r.status == 3, "exit status %d, expected 3:\n%s", r.status, r.out);
+	expect_in(&r, "thread 1 [waiter] has been blocked in the kernel in read(2) for 1 s");
+	expect_in(&r, "a wait the simulator does not model");
+	ck_assert_msg(strstr(r.out, "spin") == NULL, "called a spin:\n%s", r.out);
+	free(r.out);
+}
+END_TEST
+
 /* The classic 2D deadlock is reported at once, with Go's words and what
- * each thread waits on, whatever the schedule. */
+ * each thread waits on, whatever the schedule (the lock rule, which would
+ * stop it earlier, only warns here). */
 START_TEST(TestSimDeadlockReported)
 {
 	char prog[PATH_MAX];
@@ -214,16 +346,17 @@ START_TEST(TestSimDeadlockReported)
 		char seed_env[32], seed_line[32];
 		snprintf(seed_env, sizeof seed_env, "SEED=%d", seed);
 		snprintf(seed_line, sizeof seed_line, "seed: SEED=%d)", seed);
-		const char *const env[] = { seed_env, NULL };
+		const char *const env[] = { seed_env, "SIM_LOCK_RULE=warn", NULL };
 		run_result r;
 		run(argv, env, &r);
 		ck_assert_msg(r.status == 2, "%s: exit status %d, expected 2:\n%s", seed_env,
 			      r.status, r.out);
+		expect_in(&r, "dsim: warning: thread 1 [applier] calls chan_send while holding peer_mu");
 		expect_in(&r, "all threads are asleep - deadlock!");
 		expect_in(&r, "[main]: waits to join thread 1 (applier)");
 		expect_in(&r, "[applier]: waits on a channel (chan_send)");
-		expect_in(&r, "holds mutex");
-		expect_in(&r, "[service]: waits for mutex");
+		expect_in(&r, "holds peer_mu (mutex 0x");
+		expect_in(&r, "[service]: waits for peer_mu (mutex 0x");
 		expect_in(&r, "held by thread 1 (applier)");
 		expect_in(&r, seed_line);
 		ck_assert_msg(r.wall < 1.0, "the report took %.2f s", r.wall);
@@ -261,6 +394,8 @@ START_TEST(TestSimBadSettings)
 		{ "SIM_BOGUS=1", "unknown setting SIM_BOGUS" },
 		{ "SIM_WATCHDOG=0", "SIM_WATCHDOG=0: expected 1..86400 seconds" },
 		{ "SIM_STATS=yes", "SIM_STATS=yes: expected 0 or 1" },
+		{ "SIM_TIMEOUT=2m", "SIM_TIMEOUT=2m: expected a decimal number" },
+		{ "SIM_LOCK_RULE=maybe", "SIM_LOCK_RULE=maybe: expected fail or warn" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *const env[] = { cases[i][0], NULL };
@@ -281,6 +416,11 @@ static const test_entry dsim_tests[] = {
 	TEST_ENTRY(TestSimBarrier, 10),
 	TEST_ENTRY(TestSimReplay, 60),
 	TEST_ENTRY(TestSimDeadlockReported, 10),
+	TEST_ENTRY(TestSimLockRuleApplySend, 10),
+	TEST_ENTRY(TestSimLockRuleRpc, 10),
+	TEST_ENTRY(TestSimRelockReported, 10),
+	TEST_ENTRY(TestSimTimeoutReported, 20),
+	TEST_ENTRY(TestSimUnmodeledNamed, 30),
 	TEST_ENTRY(TestSimWatchdog, 20),
 	TEST_ENTRY(TestSimBadSettings, 20),
 };

@@ -233,6 +233,9 @@ static bool run_test(const test_group *g, const test_entry *t, uint64_t seed, ta
 	if (getenv("CK_FORK") == NULL)
 		srunner_set_fork_status(sr, CK_FORK);
 	int64_t t0 = runner_clock_us();
+#ifdef LAB_SIM
+	dsim_restart_time_limit(); /* the test's 120 s, in virtual time */
+#endif
 	srunner_run_all(sr, CK_SILENT);
 	double secs = (double)(runner_clock_us() - t0) / 1e6;
 
