@@ -214,6 +214,99 @@ static int64_t runner_clock_us(void)
 #endif
 }
 
+/* ---- the test's time limit, in real time ----
+ *
+ * A test that passes the lab's limit (its Check timeout) prints each
+ * thread's backtrace before its process ends, as go test's -timeout
+ * prints every goroutine, and how to try it in simulation.  An alarm in
+ * the test's own process does it (a signal handler: no thread is started
+ * for it); Check's timeout, a little later, stays as the last resort.
+ * The sim build counts the limit in virtual time instead (dsim.c). */
+#ifndef LAB_SIM
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Time gdb gets to print the backtraces before Check kills the process. */
+#define TIMEOUT_REPORT_GRACE_S 30
+
+static const char *current_test;
+static char timeout_headline[128], timeout_replay[256], timeout_gdb[256];
+
+/* Only async-signal-safe calls: write, prctl, fork, execve, waitpid. */
+static void timeout_report(int sig)
+{
+	(void)sig;
+	if (write(2, timeout_headline, strlen(timeout_headline)) < 0) {
+	}
+	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0); /* gdb, our child, may attach */
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *const argv[] = { "/bin/sh", "-c", timeout_gdb, NULL };
+		dup2(2, 1);
+		execve("/bin/sh", argv, (char *const[]){ "PATH=/usr/bin:/bin", NULL });
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (write(2, timeout_replay, strlen(timeout_replay)) < 0) {
+	}
+	_exit(2);
+}
+
+/* The limit, as Check applies it (CK_TIMEOUT_MULTIPLIER included). */
+static double test_limit_s(const test_entry *t)
+{
+	const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+	double mult = m && *m ? strtod(m, NULL) : 1.0;
+	return t->timeout_s * (mult > 0 ? mult : 1.0);
+}
+
+static const test_entry *current_entry;
+
+/* A checked fixture: runs in the test's process, before the test. */
+static void arm_timeout_report(void)
+{
+	double limit = test_limit_s(current_entry);
+	const char *seed = getenv("SEED");
+	snprintf(timeout_headline, sizeof timeout_headline,
+		 "\npanic: test timed out after %.0f s: %s\n\nEach thread's backtrace (gdb):\n",
+		 limit, current_test);
+	snprintf(timeout_gdb, sizeof timeout_gdb,
+		 "gdb -batch -nx -p %d -ex 'thread apply all bt' 2>/dev/null | "
+		 "grep -E '^(Thread |#)' || echo '(gdb could not attach: no backtraces)'",
+		 (int)getpid());
+	snprintf(timeout_replay, sizeof timeout_replay,
+		 "\nTo try it in simulation (the virtual clock and the lock rule check "
+		 "find most hangs at once):\n    SEED=%s make sim RUN='^%s$'\n",
+		 seed ? seed : "0", current_test);
+	struct sigaction sa = { .sa_handler = timeout_report };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm((unsigned)(limit + 0.5));
+}
+
+static void disarm_timeout_report(void)
+{
+	alarm(0);
+}
+
+/* Check's own timeout: the limit, and time for the report after it. */
+static void set_timeouts(TCase *tc, const test_entry *t)
+{
+	current_test = t->test->name;
+	current_entry = t;
+	tcase_set_timeout(tc, t->timeout_s + TIMEOUT_REPORT_GRACE_S);
+	tcase_add_checked_fixture(tc, arm_timeout_report, disarm_timeout_report);
+}
+#else
+static void set_timeouts(TCase *tc, const test_entry *t)
+{
+	tcase_set_timeout(tc, t->timeout_s);
+}
+#endif
+
 /* Run one test in a process of its own; true when it passed. */
 static bool run_test(const test_group *g, const test_entry *t, uint64_t seed, tally *tl)
 {
@@ -225,7 +318,7 @@ static bool run_test(const test_group *g, const test_entry *t, uint64_t seed, ta
 
 	Suite *s = suite_create(g->suite);
 	TCase *tc = tcase_create(t->test->name);
-	tcase_set_timeout(tc, t->timeout_s);
+	set_timeouts(tc, t);
 	tcase_add_test(tc, t->test);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -318,6 +318,20 @@ class TestRunner(unittest.TestCase):
         self.assertRegex(r.stdout, r"^Running suite\(s\): tools\n100%: Checks: 1, Failures: 0, "
                                    r"Errors: 0\nok  \traft\t\d+\.\ds\n$")
 
+    def test_timeout_prints_each_threads_backtrace_and_the_replay(self):
+        # The test hangs on a mutex; its limit (10 s) cut to 2 s.
+        r = self.run_tests("TestToolsSelfCheck", DSTEST_SELFTEST_HANG="1", SEED="5",
+                           CK_TIMEOUT_MULTIPLIER="0.2")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("panic: test timed out after 2 s: TestToolsSelfCheck\n", r.stderr)
+        self.assertIn("Each thread's backtrace (gdb):", r.stderr)
+        self.assertEqual(len(re.findall(r"^Thread \d+ ", r.stderr, re.M)), 2, r.stderr)
+        self.assertRegex(r.stderr, r"#\d+ .* in hang_on_mutex .* at labtest/tools_test.c:\d+")
+        self.assertRegex(r.stderr, r"#\d+ .* hang \(\) at labtest/tools_test.c:\d+")
+        self.assertTrue(r.stderr.endswith("    SEED=5 make sim RUN='^TestToolsSelfCheck$'\n"),
+                        r.stderr)
+        self.assertIn("--- FAIL: TestToolsSelfCheck", r.stdout)
+
     def test_count_and_failfast(self):
         r = self.run_tests("TestToolsSelfCheck|TestRoundTrip", COUNT="3")
         self.assertIn("100%: Checks: 6, Failures: 0, Errors: 0", r.stdout)
