@@ -7,9 +7,11 @@ import importlib.util
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from contextlib import redirect_stdout
 from html.parser import HTMLParser
@@ -219,11 +221,28 @@ class TestDslogs(unittest.TestCase):
             self.assertIn(why, r.stderr)
 
 
+def marked_processes(mark):
+    """The test processes (build/plain/tests) whose environment holds
+    DSTEST_MARK=mark."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if f"DSTEST_MARK={mark}".encode() in env and b"build/plain/tests" in cmd:
+            found.append(int(pid))
+    return found
+
+
 class TestDstest(unittest.TestCase):
     def dstest(self, *args, env=None):
         return subprocess.run([os.path.join(HERE, "dstest"), *args], cwd=ROOT,
                               capture_output=True, text=True,
-                              env=dict(os.environ, COLUMNS="120", **(env or {})))
+                              env={**os.environ, "COLUMNS": "120", **(env or {})})
 
     def test_passing_runs_give_a_table_and_exit_0(self):
         with tempfile.TemporaryDirectory() as d:
@@ -391,6 +410,52 @@ class TestDstestSim(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             for seed in (40, 41):
                 self.assertIn(f"SEED={seed} make sim RUN='^TestToolsSelfCheck$'", r.stdout)
+
+    def test_logs_are_named_by_seed_and_end_with_the_failure(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = self.dstest("--sim", "--seed", "123", "-n", "1", "-o", d, "TestToolsSelfCheck",
+                            env={"DSTEST_SELFTEST_FAIL": "1"})
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(os.listdir(d), ["TestToolsSelfCheck-SEED=123.log"])
+            log = read_text(os.path.join(d, "TestToolsSelfCheck-SEED=123.log"))
+            self.assertTrue(log.endswith(
+                "dstest: FAIL: TestToolsSelfCheck (SEED=123): tools_test.c:36: failing on "
+                "purpose (DSTEST_SELFTEST_FAIL=1)\n"), log[-300:])
+
+    def test_replay_hint_never_wraps(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = self.dstest("--sim", "--seed", "987654321", "-n", "1", "-o", d,
+                            "TestToolsSelfCheck",
+                            env={"DSTEST_SELFTEST_FAIL": "1", "COLUMNS": "40"})
+            self.assertIn("\n    SEED=987654321 make sim RUN='^TestToolsSelfCheck$'\n", r.stdout)
+
+    def test_seed_without_sim_refused(self):
+        r = self.dstest("--seed", "3", "TestToolsSelfCheck")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("dstest: error: --seed needs --sim: only the simulator replays a seed "
+                      "exactly", r.stderr)
+
+    def test_ctrl_c_stops_every_run_and_exits_130(self):
+        mark = f"dstest-ctrl-c-{os.getpid()}"
+        with tempfile.TemporaryDirectory() as d:
+            proc = subprocess.Popen([os.path.join(HERE, "dstest"), "-n", "3", "-p", "2", "-o", d,
+                                     "TestToolsSelfCheck"], cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True,
+                                    env=dict(os.environ, COLUMNS="120", DSTEST_SELFTEST_HANG="1",
+                                             DSTEST_MARK=mark))
+            deadline = time.monotonic() + 60
+            runs = lambda: marked_processes(mark)
+            while len(runs()) < 4 and time.monotonic() < deadline:
+                time.sleep(0.1)  # two runners, each with its forked test
+            self.assertEqual(len(runs()), 4, "the runs did not start")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+            self.assertEqual(proc.returncode, 130, out + err)
+            self.assertNotIn("Traceback", out + err)
+            self.assertIn("dstest results", out)
+            self.assertIn("interrupted: every run was stopped", out)
+            time.sleep(0.2)
+            self.assertEqual(marked_processes(mark), [])
 
     def test_sim_and_sanitizer_cannot_mix(self):
         r = self.dstest("--sim", "--sanitizer", "tsan", "TestToolsSelfCheck")
