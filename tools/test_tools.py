@@ -204,6 +204,46 @@ class TestDslogs(unittest.TestCase):
         return subprocess.run([os.path.join(HERE, "dslogs"), *args], capture_output=True,
                               text=True, input="")
 
+    def html_page(self, data):
+        with tempfile.TemporaryDirectory() as d:
+            page = os.path.join(d, "run.html")
+            rc, _ = self.run_dslogs("-c", "3", "--html", page, data=data)
+            self.assertEqual(rc, 0)
+            return read_text(page)
+
+    def test_failed_run_shows_its_failure_on_top_and_alerts_on_the_timeline(self):
+        data = SAMPLE.replace("  ... Passed --   1.7  3   20    3000    1\n", "").replace(
+            "100%: Checks: 1, Failures: 0, Errors: 0\n",
+            "017500 WARN S2 slow reply from S0\n"
+            "018000 ERRO S1 log mismatch at 4\n"
+            "--- FAIL: TestBackup2B (1.80s)\n"
+            "    test_test.c:43: config.c:577: expected one leader, got none\n"
+            "    seed: SEED=5\n")
+        text = self.html_page(data)
+        self.assertIn('<div class="verdict bad">FAIL: TestBackup2B: test_test.c:43: config.c:577: '
+                      'expected one leader, got none (at 1.8000 s, the last log line before the '
+                      'failure)</div>', text)
+        self.assertLess(text.index("verdict bad"), text.index("<svg"))
+        self.assertRegex(text, r'<circle class="alert WARN" [^>]*><title>1\.7500 s: WARN S2 slow')
+        self.assertRegex(text, r'<circle class="alert ERRO" [^>]*><title>1\.8000 s: ERRO S1 log')
+        self.assertIn('<g class="failed">', text)
+
+    def test_simulator_report_beats_checks_early_exit(self):
+        data = SAMPLE.replace("  ... Passed --   1.7  3   20    3000    1\n", "").replace(
+            "100%: Checks: 1, Failures: 0, Errors: 0\n",
+            "fatal error: thread 2 [applier_main] calls chan_send while holding rf->mu\n"
+            "--- FAIL: TestBackup2B (0.08s)\n"
+            "    test_test.c:1152: (after this point) Early exit with return value 2\n"
+            "dstest: FAIL: TestBackup2B (SEED=4): fatal error: thread 2 ...\n")
+        text = self.html_page(data)
+        self.assertIn('<div class="verdict bad">FAIL: fatal error: thread 2 [applier_main] calls '
+                      'chan_send while holding rf-&gt;mu (at 1.7000 s', text)
+
+    def test_passing_run_has_no_failure_band(self):
+        text = self.html_page(SAMPLE)
+        self.assertNotIn("verdict bad", text)
+        self.assertNotIn('class="failed"', text)
+
     def test_missing_file_is_one_line_and_exit_1(self):
         r = self.cli("/nonexistent/run.log")
         self.assertEqual(r.returncode, 1)
