@@ -64,6 +64,16 @@ class TestHandout(unittest.TestCase):
         self.assertIn("0%: Checks: 3, Failures: 3, Errors: 0", r.stdout)
         self.assertRegex(r.stdout, r"\nFAIL\traft\t\d+\.\ds\n$")
 
+    def test_2_make_run_on_the_skeleton_says_what_is_missing(self):
+        r = make("build/plain/raftsim/raftsim", cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = subprocess.run([os.path.join(self.dir, "build/plain/raftsim/raftsim"), "--seconds",
+                            "1", "--seed", "3"], cwd=self.dir, capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)  # unfinished, not a violation
+        self.assertIn("\nverdict: UNFINISHED: no leader was ever elected: is 2A done?\n", r.stdout)
+        self.assertNotIn("VIOLATION", r.stdout)
+
     def test_3_our_raft_passes_2A(self):
         d = os.path.join(self.tmp.name, "solved")
         shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
