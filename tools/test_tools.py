@@ -278,6 +278,29 @@ def marked_processes(mark):
     return found
 
 
+class TestNotesNameRealFunctions(unittest.TestCase):
+    """Every function notes.md (and the handout's notes) names in backquotes,
+    `like_this()`, exists in the sources: the notes cannot go stale."""
+
+    def sources(self):
+        text = []
+        for d, dirs, files in os.walk(ROOT):
+            dirs[:] = [x for x in dirs if x not in ("build", ".git")]
+            text += [read_text(os.path.join(d, f)) for f in files
+                     if f.endswith((".c", ".h")) or f in ("dstest", "dslogs")]
+        return "\n".join(text)
+
+    def test_every_named_function_exists(self):
+        src = self.sources()
+        for notes in ("notes.md", "handout/notes.md", "README.md", "handout/README.md"):
+            path = os.path.join(ROOT, notes)
+            if not os.path.exists(path):
+                continue
+            for name in sorted(set(re.findall(r"`([A-Za-z_]\w*)\(\)`", read_text(path)))):
+                self.assertTrue(re.search(rf"\b{name}\b", src),
+                                f"{notes} names {name}(), which is in no source file")
+
+
 class TestDstest(unittest.TestCase):
     def dstest(self, *args, env=None):
         return subprocess.run([os.path.join(HERE, "dstest"), *args], cwd=ROOT,
