@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../util.h"
 #include "registry.h"
@@ -184,20 +185,39 @@ static void tally_line(tally *t, const char *line)
 	t->lines[t->nlines++] = xstrdup(line);
 }
 
-/* go test's block for a test that did not pass. */
-static void print_failure(const char *name, double secs, TestResult *tr, uint64_t seed)
+/* go test's block for a test that did not pass, on out. */
+static void write_failure(FILE *out, const char *name, double secs, TestResult *tr,
+			  uint64_t seed)
 {
-	printf("--- FAIL: %s (%.2fs)\n", name, secs);
+	fprintf(out, "--- FAIL: %s (%.2fs)\n", name, secs);
 	char site[128];
 	int line;
 	const char *file = base_name(tr_lfile(tr));
-	printf("    ");
+	fprintf(out, "    ");
 	/* A failure inside a helper also names the call in test_test.c. */
 	if (report_failed_at(site, sizeof site, &line) && strcmp(base_name(site), file) != 0)
-		printf("%s:%d: ", base_name(site), line);
-	printf("%s:%d: %s%s\n", file, tr_lno(tr),
-	       tr_rtype(tr) == CK_ERROR ? "(after this point) " : "", tr_msg(tr));
-	printf("    seed: SEED=%" PRIu64 "\n", seed);
+		fprintf(out, "%s:%d: ", base_name(site), line);
+	fprintf(out, "%s:%d: %s%s\n", file, tr_lno(tr),
+		tr_rtype(tr) == CK_ERROR ? "(after this point) " : "", tr_msg(tr));
+	fprintf(out, "    seed: SEED=%" PRIu64 "\n", seed);
+}
+
+/* Do stdout and stderr go to different places (VERBOSE=1 ... 2>run.log)? */
+static bool log_apart(void)
+{
+	struct stat o, e;
+	return fstat(1, &o) == 0 && fstat(2, &e) == 0 &&
+	       (o.st_dev != e.st_dev || o.st_ino != e.st_ino);
+}
+
+/* The failure on stdout, as go test prints it; and, when the Debug log
+ * goes to a file of its own, in the log too, so that the log (and
+ * dslogs' page of it) says why the run failed. */
+static void print_failure(const char *name, double secs, TestResult *tr, uint64_t seed)
+{
+	write_failure(stdout, name, secs, tr, seed);
+	if (debug_verbosity() >= 1 && log_apart())
+		write_failure(stderr, name, secs, tr, seed);
 }
 
 /* Microseconds of wall time, for the runner's own figures.  In the sim

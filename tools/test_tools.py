@@ -394,6 +394,22 @@ class TestRunner(unittest.TestCase):
                          r"labtest/tools_test.c:\d+:F:TestToolsSelfCheck:TestToolsSelfCheck:0: failing on purpose")
         self.assertRegex(r.stdout, r"\nFAIL\traft\t\d+\.\ds\n$")
 
+    def test_failure_goes_into_the_log_too(self):
+        # VERBOSE=1 ... 2>run.log: the log says why the run failed.
+        r = self.run_tests("TestToolsSelfCheck", DSTEST_SELFTEST_FAIL="1", SEED="77", VERBOSE="1")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"INFO S0 a line for the log\n--- FAIL: TestToolsSelfCheck "
+                                   r"\(\d+\.\d\ds\)\n    tools_test.c:\d+: failing on purpose")
+        self.assertIn("--- FAIL: TestToolsSelfCheck", r.stdout)
+        # Both streams to one place: once.
+        with tempfile.TemporaryFile("w+") as f:
+            subprocess.run([self.BIN, "TestToolsSelfCheck"], stdout=f, stderr=f, timeout=60,
+                           env=dict(os.environ, DSTEST_SELFTEST_FAIL="1", VERBOSE="1"))
+            f.seek(0)
+            self.assertEqual(f.read().count("--- FAIL: TestToolsSelfCheck"), 1)
+        r = self.run_tests("TestToolsSelfCheck", DSTEST_SELFTEST_FAIL="1")
+        self.assertNotIn("--- FAIL", r.stderr)  # no log asked for
+
     def test_pass_ends_with_ok(self):
         r = self.run_tests("TestToolsSelfCheck")
         self.assertEqual(r.returncode, 0)
