@@ -495,7 +495,7 @@ static void report_thread(sim_thread *t)
 }
 
 static void switch_to(sim_thread *t);
-static void lock_rule_check(const char *call, const void *allowed);
+static void lock_rule_check(const char *call, const void *allowed, void *site);
 
 /* Visit each thread that has a stack once, so that it records it (the
  * caller records its own here). */
@@ -1093,7 +1093,7 @@ int __wrap_pthread_join(pthread_t tid, void **ret)
 		return EDEADLK;
 	if (t->detached || t->joiner)
 		return EINVAL;
-	lock_rule_check("pthread_join", NULL);
+	lock_rule_check("pthread_join", NULL, __builtin_return_address(0));
 	while (t->state != DONE) {
 		t->joiner = S.cur;
 		block(W_JOIN, t, __builtin_return_address(0));
@@ -1271,7 +1271,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespe
 	sim_mutex *sm = (sim_mutex *)m;
 	if (sm->owner != S.cur)
 		fatal("thread %d waits on a condition without holding its mutex", S.cur->id);
-	lock_rule_check("pthread_cond_wait", sm);
+	lock_rule_check("pthread_cond_wait", sm, site);
 	sim_thread *me = S.cur;
 	mutex_release(sm);
 	me->timed_out = false;
@@ -1362,7 +1362,7 @@ int __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
 
 static void sleep_until(int64_t deadline, void *site)
 {
-	lock_rule_check("a sleep", NULL);
+	lock_rule_check("a sleep", NULL, site);
 	if (deadline <= S.now) {
 		point(POINT_NS);
 		return;
@@ -1465,14 +1465,14 @@ static bool warned_before(void *call, void *lock)
 	return false;
 }
 
-/* The thread makes a blocking call (call) while it holds h: name the
- * thread, the mutex, where it was locked and where the call is made. */
-static void lock_rule_broken(const char *call, const held_lock *h)
+/* The thread makes a blocking call (call, made at site) while it holds h:
+ * name the thread, the mutex, where it was locked and where the call is. */
+static void lock_rule_broken(const char *call, void *site, const held_lock *h)
 {
 	sim_thread *me = S.cur;
-	me->nframes = backtrace(me->frames, MAX_FRAMES);
-	if (S.lock_rule_warn && warned_before(me->frames[me->nframes > 2 ? 2 : 0], h->site))
+	if (S.lock_rule_warn && warned_before(site, h->site))
 		return;
+	me->nframes = backtrace(me->frames, MAX_FRAMES);
 	char name[64], m[128], locked[1][160], at[700];
 	thread_name(me, name, sizeof name);
 	describe_mutex(h->mutex, h->site, m, sizeof m);
@@ -1493,12 +1493,12 @@ static void lock_rule_broken(const char *call, const held_lock *h)
  * each such call checks that its thread holds no mutex but allowed (a
  * condition wait's own).  Checked at the call, not once it blocks, so
  * that a seed on which the call happens not to wait fails as well. */
-static void lock_rule_check(const char *call, const void *allowed)
+static void lock_rule_check(const char *call, const void *allowed, void *site)
 {
 	sim_thread *me = S.cur;
 	for (int i = 0; i < me->nheld; i++)
 		if (me->held[i].mutex != allowed) {
-			lock_rule_broken(call, &me->held[i]);
+			lock_rule_broken(call, site, &me->held[i]);
 			return;
 		}
 }
@@ -1512,32 +1512,32 @@ bool __real_labrpc_call(labrpc_end *end, const char *svc_meth, const void *args,
 
 bool __wrap_chan_send(Chan *ch, const void *elem)
 {
-	lock_rule_check("chan_send", NULL);
+	lock_rule_check("chan_send", NULL, __builtin_return_address(0));
 	return __real_chan_send(ch, elem);
 }
 
 bool __wrap_chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop)
 {
-	lock_rule_check("chan_send_unless", NULL);
+	lock_rule_check("chan_send_unless", NULL, __builtin_return_address(0));
 	return __real_chan_send_unless(ch, elem, stop);
 }
 
 size_t __wrap_chan_send_all_unless(Chan *ch, const void *elems, size_t n, const atomic_bool *stop)
 {
-	lock_rule_check("chan_send_all_unless", NULL);
+	lock_rule_check("chan_send_all_unless", NULL, __builtin_return_address(0));
 	return __real_chan_send_all_unless(ch, elems, n, stop);
 }
 
 bool __wrap_chan_recv(Chan *ch, void *elem)
 {
-	lock_rule_check("chan_recv", NULL);
+	lock_rule_check("chan_recv", NULL, __builtin_return_address(0));
 	return __real_chan_recv(ch, elem);
 }
 
 bool __wrap_labrpc_call(labrpc_end *end, const char *svc_meth, const void *args,
 			size_t args_len, uint8_t **reply, size_t *reply_len)
 {
-	lock_rule_check("labrpc_call", NULL);
+	lock_rule_check("labrpc_call", NULL, __builtin_return_address(0));
 	return __real_labrpc_call(end, svc_meth, args, args_len, reply, reply_len);
 }
 
