@@ -32,7 +32,9 @@ TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
              labtest/tester_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
-SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
+# Lab 3's linearizability checker (porcupine/) and its models (models/).
+PORC_SRCS := porcupine/checker.c porcupine/visualization.c models/kv.c
+SRCS := $(wildcard $(LIB_SRCS) $(PORC_SRCS) $(TEST_SRCS))
 # The tests of our raft.c's own decoder, of the bugs it was hardened
 # against, and of the tester's holes (they need a working Raft) are not in
 # a student's tree.

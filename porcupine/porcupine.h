@@ -42,8 +42,10 @@ typedef struct porc_model {
 	 * means a single part. */
 	size_t (*partition)(const porc_operation *ops, size_t n, size_t *part);
 	void *(*init)(void);
-	/* Whether the state can take this step; if so *next is the new state
-	 * (a new allocation; state is not changed). */
+	/* Whether the state can take this step; if so *next is the new state:
+	 * a new allocation, or state itself when the step leaves it as it is
+	 * (a Get; the checker then frees nothing twice).  state is not
+	 * changed. */
 	bool (*step)(const void *state, const void *input, const void *output, void **next);
 	bool (*equal)(const void *a, const void *b);
 	uint64_t (*hash)(const void *state); /* equal states hash equally */
@@ -52,6 +54,9 @@ typedef struct porc_model {
 	 * malloc'd string. */
 	char *(*describe_operation)(const void *input, const void *output);
 	char *(*describe_state)(const void *state);
+	/* Optional: the bytes a state holds, so that the checker's memory
+	 * bound counts them (NULL: a few words each). */
+	size_t (*state_size)(const void *state);
 } porc_model;
 
 typedef enum { PORC_OK, PORC_ILLEGAL, PORC_UNKNOWN } porc_result;
@@ -66,10 +71,18 @@ typedef struct porc_info porc_info;
  * one second (linearizabilityCheckTimeout). */
 #define PORC_LAB_BUDGET 4000000ull
 
+/* The most memory the search's caches may hold, over all parts: a history
+ * that needs more says PORC_UNKNOWN, as one out of steps does. */
+#define PORC_MEMORY_MAX (512u << 20)
+
 /* Check a history.  budget: search steps over all parts (0: no limit); once
  * spent, the verdict is PORC_UNKNOWN unless a part was already found
- * illegal.  When info is not NULL it receives what porc_visualize needs
- * (free it with porc_info_free). */
+ * illegal.  The parts are searched in turns of a few thousand steps each,
+ * as Go's goroutines search them side by side, so a small illegal part is
+ * found even when a large part would use up the budget.  When info is not
+ * NULL it receives what porc_visualize needs (free it with porc_info_free);
+ * it refers to the operations' inputs and outputs, which must then stay
+ * alive until porc_visualize has run. */
 porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
 				  uint64_t budget, porc_info **info);
 
