@@ -33,7 +33,8 @@ TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.
              labtest/tester_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c
 # Lab 3's linearizability checker (porcupine/) and its models (models/).
-PORC_SRCS := porcupine/checker.c porcupine/visualization.c models/kv.c
+PORC_SRCS := porcupine/checker.c porcupine/visualization.c porcupine/history.c \
+             models/kv.c models/etcd.c
 SRCS := $(wildcard $(LIB_SRCS) $(PORC_SRCS) $(TEST_SRCS))
 # The tests of our raft.c's own decoder, of the bugs it was hardened
 # against, and of the tester's holes (they need a working Raft) are not in
@@ -75,7 +76,7 @@ export COUNT FAILFAST
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench profile run handout fuzz deps fuzz-deps clean
+.PHONY: all test tsan asan sim stress bench profile run handout fuzz deps fuzz-deps clean lincheck
 all: build/plain/tests
 
 define variant
@@ -123,6 +124,13 @@ build/bench/bench: $(BENCH_SRCS) $(wildcard *.h */*.h) | deps-quiet
 RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c labtest/report.c raftsim/raftsim.c)
 $(RAFTSIM): $(RAFTSIM_OBJS)
 	$(CC) $(FLAGS_plain) -pthread -o $@ $^ $(CHECK_LIBS)
+
+# The linearizability checker on the command line (tools/lincheck runs it).
+LINCHECK := build/plain/lincheck
+$(LINCHECK): $(patsubst %.c,build/plain/%.o,$(PORC_SRCS) porcupine/lincheck.c)
+	$(CC) $(FLAGS_plain) -o $@ $^
+lincheck: $(LINCHECK)
+-include build/plain/porcupine/lincheck.d
 
 run: deps $(RAFTSIM)
 	./$(RAFTSIM) $(ARGS)

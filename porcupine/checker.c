@@ -99,6 +99,7 @@ static void unlift(node *nodes, int32_t e)
 typedef struct {
 	size_t used;
 	size_t max;
+	size_t peak;
 } budget_mem;
 
 /* Reserve bytes against the bound; false if they do not fit. */
@@ -107,6 +108,8 @@ static bool mem_take(budget_mem *bm, size_t bytes)
 	if (bytes > bm->max - bm->used)
 		return false;
 	bm->used += bytes;
+	if (bm->used > bm->peak)
+		bm->peak = bm->used;
 	return true;
 }
 
@@ -637,12 +640,20 @@ static porc_info *info_new(const porc_operation *ops, size_t n, size_t nparts)
 porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
 				  uint64_t budget, porc_info **info)
 {
+	return porc_check_operations_stats(m, ops, n, budget, info, NULL);
+}
+
+porc_result porc_check_operations_stats(const porc_model *m, const porc_operation *ops, size_t n,
+					uint64_t budget, porc_info **info, porc_stats *stats)
+{
+	if (stats)
+		memset(stats, 0, sizeof *stats);
 	if (info)
 		*info = NULL;
 	size_t np = 0, **members = NULL, *sizes = NULL;
 	if (!split(m, ops, n, &np, &members, &sizes))
 		return PORC_UNKNOWN;
-	budget_mem bm = { 0, PORC_MEMORY_MAX }, view = { 0, PORC_MEMORY_MAX };
+	budget_mem bm = { 0, PORC_MEMORY_MAX, 0 }, view = { 0, PORC_MEMORY_MAX, 0 };
 	part_search *ps = calloc(np ? np : 1, sizeof *ps);
 	porc_info *inf = info ? info_new(ops, n, np) : NULL;
 	bool out_of_memory = !ps || (info && !inf);
@@ -680,6 +691,12 @@ porc_result porc_check_operations(const porc_model *m, const porc_operation *ops
 	porc_result result = illegal ? PORC_ILLEGAL :
 			     (spent || out_of_memory || searching > 0) ? PORC_UNKNOWN : PORC_OK;
 
+	if (stats) {
+		stats->steps = used_total;
+		stats->parts = np;
+		for (size_t p = 0; p < live; p++)
+			stats->cache_entries += ps[p].c.count;
+	}
 	for (size_t p = 0; p < live; p++) {
 		if (inf) {
 			porc_part_info *pi = &inf->parts[p];
@@ -698,6 +715,8 @@ porc_result porc_check_operations(const porc_model *m, const porc_operation *ops
 	free(members);
 	free(sizes);
 	free(ps);
+	if (stats)
+		stats->peak_memory = bm.peak;
 	if (inf) {
 		inf->result = result;
 		*info = inf;

@@ -86,6 +86,18 @@ typedef struct porc_info porc_info;
 porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
 				  uint64_t budget, porc_info **info);
 
+/* What a check cost, for the command line and the tests. */
+typedef struct {
+	uint64_t steps;         /* search steps over all parts */
+	size_t parts;
+	size_t cache_entries;   /* (set, state) pairs remembered, over all parts */
+	size_t peak_memory;     /* bytes the search held at most (the bound's count) */
+} porc_stats;
+
+/* porc_check_operations, and what it cost into *stats (if not NULL). */
+porc_result porc_check_operations_stats(const porc_model *m, const porc_operation *ops, size_t n,
+					uint64_t budget, porc_info **info, porc_stats *stats);
+
 /* Write the HTML page of a checked history (porcupine's Visualize): one
  * lane per client, one block per part, each operation a bar from call to
  * return, and for an illegal part the longest partial linearization and
