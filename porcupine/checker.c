@@ -123,18 +123,32 @@ static void mem_give(budget_mem *bm, size_t bytes)
 typedef struct {
 	size_t words; /* per set */
 	size_t count, cap;
-	uint64_t *hash;
-	void **state;
-	uint8_t *owns; /* whether the entry frees its state */
-	uint64_t *bits;
-	uint32_t *slots; /* open addressing: entry index + 1, 0 = empty */
+	uint64_t *hash;  /* only for rehashing */
+	uint8_t *owns;   /* whether the entry frees its state */
+	/* Entry k's record: its state's address, then its set, side by side
+	 * so that a cache hit reads one place. */
+	uint64_t *rec;
+	/* Open addressing, indexed by the hash's low bits: a slot holds the
+	 * hash's high 32 bits over the entry's index + 1 (0 = empty), so a
+	 * probe that does not match costs no visit to the entry. */
+	uint64_t *slots;
 	size_t nslots;
 	size_t state_bytes;
 } cache;
 
+static size_t cache_stride(const cache *c)
+{
+	return 1 + c->words;
+}
+
 static size_t cache_entry_bytes(const cache *c)
 {
-	return sizeof(uint64_t) + sizeof(void *) + 1 + c->words * sizeof(uint64_t);
+	return sizeof(uint64_t) + 1 + cache_stride(c) * sizeof(uint64_t);
+}
+
+static void *cache_state(const cache *c, size_t k)
+{
+	return (void *)(uintptr_t)c->rec[k * cache_stride(c)];
 }
 
 static bool cache_grow_entries(cache *c, budget_mem *bm)
@@ -145,16 +159,13 @@ static bool cache_grow_entries(cache *c, budget_mem *bm)
 	uint64_t *h = realloc(c->hash, ncap * sizeof *h);
 	if (h)
 		c->hash = h;
-	void **s = realloc(c->state, ncap * sizeof *s);
-	if (s)
-		c->state = s;
 	uint8_t *o = realloc(c->owns, ncap);
 	if (o)
 		c->owns = o;
-	uint64_t *b = realloc(c->bits, ncap * c->words * sizeof *b);
-	if (b)
-		c->bits = b;
-	if (!h || !s || !o || !b) {
+	uint64_t *r = realloc(c->rec, ncap * cache_stride(c) * sizeof *r);
+	if (r)
+		c->rec = r;
+	if (!h || !o || !r) {
 		mem_give(bm, (ncap - c->cap) * cache_entry_bytes(c));
 		return false;
 	}
@@ -162,23 +173,29 @@ static bool cache_grow_entries(cache *c, budget_mem *bm)
 	return true;
 }
 
+#define SLOT_TAG(h) ((h) & UINT64_C(0xffffffff00000000))
+#define SLOT_ENTRY(s) ((size_t)((s) & 0xffffffffu) - 1)
+
+static void slot_put(uint64_t *slots, size_t nslots, uint64_t h, size_t k)
+{
+	size_t i = h & (nslots - 1);
+	while (slots[i])
+		i = (i + 1) & (nslots - 1);
+	slots[i] = SLOT_TAG(h) | (uint64_t)(k + 1);
+}
+
 static bool cache_grow_slots(cache *c, budget_mem *bm)
 {
 	size_t n = c->nslots ? c->nslots * 2 : 1024;
-	if (!mem_take(bm, (n - c->nslots) * sizeof(uint32_t)))
+	if (n / 2 > UINT32_MAX - 1 || !mem_take(bm, (n - c->nslots) * sizeof(uint64_t)))
 		return false;
-	uint32_t *slots = calloc(n, sizeof *slots);
-	if (!slots || n > UINT32_MAX) {
-		free(slots);
-		mem_give(bm, (n - c->nslots) * sizeof(uint32_t));
+	uint64_t *slots = calloc(n, sizeof *slots);
+	if (!slots) {
+		mem_give(bm, (n - c->nslots) * sizeof(uint64_t));
 		return false;
 	}
-	for (size_t k = 0; k < c->count; k++) {
-		size_t i = c->hash[k] & (n - 1);
-		while (slots[i])
-			i = (i + 1) & (n - 1);
-		slots[i] = (uint32_t)(k + 1);
-	}
+	for (size_t k = 0; k < c->count; k++)
+		slot_put(slots, n, c->hash[k], k);
 	free(c->slots);
 	c->slots = slots;
 	c->nslots = n;
@@ -192,10 +209,13 @@ static bool cache_contains(const cache *c, const porc_model *m, uint64_t h, cons
 		return false;
 	size_t mask = c->nslots - 1;
 	for (size_t i = h & mask; c->slots[i]; i = (i + 1) & mask) {
-		size_t k = c->slots[i] - 1;
-		if (c->hash[k] != h || !bitset_equal(&c->bits[k * c->words], bits, c->words))
+		if (SLOT_TAG(c->slots[i]) != SLOT_TAG(h))
 			continue;
-		if (m->equal ? m->equal(c->state[k], state) : c->state[k] == state)
+		const uint64_t *r = &c->rec[SLOT_ENTRY(c->slots[i]) * cache_stride(c)];
+		if (!bitset_equal(r + 1, bits, c->words))
+			continue;
+		void *cached = (void *)(uintptr_t)r[0];
+		if (m->equal ? m->equal(cached, state) : cached == state)
 			return true;
 	}
 	return false;
@@ -218,13 +238,11 @@ static bool cache_add(cache *c, const porc_model *m, budget_mem *bm, uint64_t h,
 	}
 	size_t k = c->count++;
 	c->hash[k] = h;
-	c->state[k] = state;
 	c->owns[k] = owns;
-	memcpy(&c->bits[k * c->words], bits, c->words * sizeof *bits);
-	size_t mask = c->nslots - 1, i = h & mask;
-	while (c->slots[i])
-		i = (i + 1) & mask;
-	c->slots[i] = (uint32_t)(k + 1);
+	uint64_t *r = &c->rec[k * cache_stride(c)];
+	r[0] = (uint64_t)(uintptr_t)state;
+	memcpy(r + 1, bits, c->words * sizeof *bits);
+	slot_put(c->slots, c->nslots, h, k);
 	return true;
 }
 
@@ -232,12 +250,11 @@ static void cache_free(cache *c, const porc_model *m, budget_mem *bm)
 {
 	for (size_t k = 0; k < c->count; k++)
 		if (c->owns[k])
-			m->free_state(c->state[k]);
-	mem_give(bm, c->cap * cache_entry_bytes(c) + c->nslots * sizeof(uint32_t) + c->state_bytes);
+			m->free_state(cache_state(c, k));
+	mem_give(bm, c->cap * cache_entry_bytes(c) + c->nslots * sizeof(uint64_t) + c->state_bytes);
 	free(c->hash);
-	free(c->state);
 	free(c->owns);
-	free(c->bits);
+	free(c->rec);
 	free(c->slots);
 	memset(c, 0, sizeof *c);
 }
