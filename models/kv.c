@@ -162,6 +162,11 @@ static char *kv_describe_state(const void *state)
 	return format("'%s'", ((const kv_state *)state)->s);
 }
 
+static char *kv_describe_part(const void *input)
+{
+	return format("key '%s'", ((const kv_input *)input)->key);
+}
+
 const porc_model kv_model = {
 	.name = "kv",
 	.partition = kv_partition,
@@ -173,4 +178,5 @@ const porc_model kv_model = {
 	.describe_operation = kv_describe_operation,
 	.describe_state = kv_describe_state,
 	.state_size = kv_state_size,
+	.describe_part = kv_describe_part,
 };

@@ -57,6 +57,9 @@ typedef struct porc_model {
 	/* Optional: the bytes a state holds, so that the checker's memory
 	 * bound counts them (NULL: a few words each). */
 	size_t (*state_size)(const void *state);
+	/* Optional, for the view: the name of the part an operation is in
+	 * ("key 'x'"), malloc'd.  NULL: "part N". */
+	char *(*describe_part)(const void *input);
 } porc_model;
 
 typedef enum { PORC_OK, PORC_ILLEGAL, PORC_UNKNOWN } porc_result;
