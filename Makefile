@@ -31,7 +31,7 @@ LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft_harn
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
              labtest/tester_test.c labtest/tools_test.c \
-             labgob/test_test.c labrpc/test_test.c
+             labgob/test_test.c labrpc/test_test.c porcupine/checker_test.c
 # Lab 3's linearizability checker (porcupine/) and its models (models/).
 PORC_SRCS := porcupine/checker.c porcupine/visualization.c porcupine/history.c \
              models/kv.c models/etcd.c

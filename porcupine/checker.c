@@ -657,12 +657,15 @@ static porc_info *info_new(const porc_operation *ops, size_t n, size_t nparts)
 porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
 				  uint64_t budget, porc_info **info)
 {
-	return porc_check_operations_stats(m, ops, n, budget, info, NULL);
+	porc_limits limits = { budget, 0 };
+	return porc_check(m, ops, n, &limits, info, NULL);
 }
 
-porc_result porc_check_operations_stats(const porc_model *m, const porc_operation *ops, size_t n,
-					uint64_t budget, porc_info **info, porc_stats *stats)
+porc_result porc_check(const porc_model *m, const porc_operation *ops, size_t n,
+		       const porc_limits *limits, porc_info **info, porc_stats *stats)
 {
+	uint64_t budget = limits->budget;
+	size_t memory_max = limits->memory_max ? limits->memory_max : PORC_MEMORY_MAX;
 	if (stats)
 		memset(stats, 0, sizeof *stats);
 	if (info)
@@ -670,7 +673,7 @@ porc_result porc_check_operations_stats(const porc_model *m, const porc_operatio
 	size_t np = 0, **members = NULL, *sizes = NULL;
 	if (!split(m, ops, n, &np, &members, &sizes))
 		return PORC_UNKNOWN;
-	budget_mem bm = { 0, PORC_MEMORY_MAX, 0 }, view = { 0, PORC_MEMORY_MAX, 0 };
+	budget_mem bm = { 0, memory_max, 0 }, view = { 0, memory_max, 0 };
 	part_search *ps = calloc(np ? np : 1, sizeof *ps);
 	porc_info *inf = info ? info_new(ops, n, np) : NULL;
 	bool out_of_memory = !ps || (info && !inf);

@@ -101,9 +101,15 @@ typedef struct {
 	size_t peak_memory;     /* bytes the search held at most (the bound's count) */
 } porc_stats;
 
-/* porc_check_operations, and what it cost into *stats (if not NULL). */
-porc_result porc_check_operations_stats(const porc_model *m, const porc_operation *ops, size_t n,
-					uint64_t budget, porc_info **info, porc_stats *stats);
+typedef struct {
+	uint64_t budget;   /* search steps; 0: no limit */
+	size_t memory_max; /* bytes; 0: PORC_MEMORY_MAX */
+} porc_limits;
+
+/* porc_check_operations with both limits, and what it cost into *stats
+ * (if not NULL). */
+porc_result porc_check(const porc_model *m, const porc_operation *ops, size_t n,
+		       const porc_limits *limits, porc_info **info, porc_stats *stats);
 
 /* Write the HTML page of a checked history (porcupine's Visualize): one
  * lane per client, one block per part, each operation a bar from call to
