@@ -236,6 +236,18 @@ START_TEST(TestPorcupineKvConcurrent)
 	ck_assert_result(check_kv(flip, NROWS(flip)), PORC_ILLEGAL,
 			 "gets in turn that see 2 and then 1 without 2");
 
+	/* The same two puts in either order leave different values: the
+	 * search reaches the set {put 1, put 2} twice, with "2" and then
+	 * with "1", and only the second way on works.  (A cache that
+	 * remembered sets without their states would cut it off.) */
+	const kv_row second_order[] = {
+		{ 0, 'p', "x", "1", 0, 100, NULL },
+		{ 1, 'p', "x", "2", 0, 100, NULL },
+		{ 2, 'g', "x", NULL, 200, 210, "1" },
+	};
+	ck_assert_result(check_kv(second_order, NROWS(second_order)), PORC_OK,
+			 "concurrent puts whose second order explains the get");
+
 	/* A get overlapping a put may see the old or the new value, but two
 	 * gets in turn may not see new then old. */
 	const kv_row newold[] = {
