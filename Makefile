@@ -171,7 +171,7 @@ handout:
 # Seeds in fuzz/corpus/T; fuzz/run.sh runs each target in turn and fails
 # on a crash, a sanitizer report, a leak or a timeout.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot
+FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot history
 FUZZ_CC      := clang
 # FUZZ_CHECK_STATE: the RPC targets also check that whatever the peer
 # persisted reads back (issue 15, item 7).
@@ -188,6 +188,10 @@ build/fuzz/labgob: fuzz/fuzz_labgob.c labgob/labgob.c util.c $(FUZZ_HDRS) | fuzz
 build/fuzz/decode_state: fuzz/fuzz_decode_state.c $(LIB_SRCS) $(FUZZ_HDRS) | fuzz-deps
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -pthread -o $@ $(filter %.c,$^)
+
+build/fuzz/history: fuzz/fuzz_history.c $(PORC_SRCS) $(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
 define fuzz_rpc
 build/fuzz/$(1): fuzz/fuzz_rpc.c $$(LIB_SRCS) $$(FUZZ_HDRS) | fuzz-deps

@@ -648,7 +648,8 @@ static porc_info *info_new(const porc_operation *ops, size_t n, size_t nparts)
 		porc_info_free(info);
 		return NULL;
 	}
-	memcpy(info->ops, ops, n * sizeof *ops);
+	if (n)
+		memcpy(info->ops, ops, n * sizeof *ops);
 	info->n_ops = n;
 	info->n_parts = nparts;
 	return info;
