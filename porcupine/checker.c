@@ -371,12 +371,10 @@ static void push(part_search *ps, int32_t e)
 	ps->depth++;
 }
 
+/* Add id to the linearized set, or take it out, and its hash with it. */
 static void toggle(part_search *ps, int32_t id)
 {
-	if (bitset_get(ps->lin, (size_t)id))
-		bitset_clear(ps->lin, (size_t)id);
-	else
-		bitset_set(ps->lin, (size_t)id);
+	bitset_flip(ps->lin, (size_t)id);
 	ps->lin_hash ^= bitset_zobrist((size_t)id);
 }
 
