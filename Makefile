@@ -15,6 +15,8 @@
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
 #   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
+#   make lincheck           the linearizability checker's command line
+#                           (build/plain/lincheck; tools/lincheck runs it)
 #   make fuzz [FUZZ_SECONDS=30]
 #                           run each libFuzzer target that long (clang)
 #   make deps               install what a fresh Debian machine lacks

@@ -445,13 +445,17 @@ static void search(part_search *ps, uint64_t quota, uint64_t *used, budget_mem *
 		   budget_mem *view)
 {
 	uint64_t steps = 0;
-	while (ps->status == SEARCHING && steps < quota) {
+	while (ps->status == SEARCHING) {
+		/* Done before out of steps: a part whose last step was its
+		 * turn's last is not left waiting for a turn it may not get. */
 		if (ps->nodes[0].next < 0) {
 			ps->status = FOUND_OK;
 			if (ps->record)
 				record_complete(ps, view);
 			break;
 		}
+		if (steps == quota)
+			break;
 		steps++;
 		int32_t e = ps->cur;
 		if (ps->nodes[e].match >= 0)

@@ -460,8 +460,20 @@ START_TEST(TestPorcupineDeterministic)
 	ck_assert_msg(first.steps == again.steps && first.cache_entries == again.cache_entries,
 		      "the same history took %llu then %llu steps",
 		      (unsigned long long)first.steps, (unsigned long long)again.steps);
-	/* The verdict stands exactly at its step count, and not one step
-	 * before (unless illegal was found there). */
+	/* An Ok verdict stands exactly at its step count, and not one step
+	 * before. */
+	kv_history ok;
+	generate_kv(&ok, 8, 8, 3, 400);
+	porc_stats st;
+	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &none, NULL, &st), PORC_OK,
+			 "a generated history");
+	porc_limits just = { st.steps, 0 }, one_short = { st.steps - 1, 0 };
+	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &just, NULL, NULL), PORC_OK,
+			 "a budget of exactly the steps an Ok verdict needs");
+	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &one_short, NULL, NULL), PORC_UNKNOWN,
+			 "one step short of an Ok verdict");
+	kv_history_free(&ok);
+	/* The same for this illegal one (unless illegal was found before). */
 	porc_limits exact = { first.steps, 0 }, short_one = { first.steps - 1, 0 };
 	ck_assert_result(porc_check(&kv_model, h.ops, h.n, &exact, NULL, NULL), r1,
 			 "a budget of exactly the steps it needs");
