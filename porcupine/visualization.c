@@ -243,18 +243,20 @@ static void write_part(const part_view *v, size_t index)
 			fputc(',', out);
 		write_linearization(v, &pi->partials[pick[k]]);
 	}
-	/* largest[id]: the kept linearization, longest first, that has id. */
+	/* largest[id]: the first kept linearization (longest first) that has
+	 * id, or -1. */
 	fputs("],\"largest\":[", out);
-	for (size_t id = 0; id < n; id++) {
-		long best = -1;
-		for (size_t k = 0; k < np && best < 0; k++) {
-			const porc_linearization *l = &pi->partials[pick[k]];
-			for (size_t j = 0; j < l->len && best < 0; j++)
-				if ((size_t)l->ids[j] == id)
-					best = (long)k;
-		}
-		fprintf(out, "%s%ld", id ? "," : "", best);
+	long *largest = malloc((n ? n : 1) * sizeof *largest);
+	for (size_t id = 0; largest && id < n; id++)
+		largest[id] = -1;
+	for (size_t k = np; largest && k-- > 0;) {
+		const porc_linearization *l = &pi->partials[pick[k]];
+		for (size_t j = 0; j < l->len; j++)
+			largest[l->ids[j]] = (long)k;
 	}
+	for (size_t id = 0; id < n; id++)
+		fprintf(out, "%s%ld", id ? "," : "", largest ? largest[id] : -1L);
+	free(largest);
 	fputs("]}", out);
 }
 
