@@ -2,8 +2,6 @@
  * etcdModel).  Go stands for nil with -1000000; here nil is a state of its
  * own, so no value is taken from the register's range. */
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -110,23 +108,6 @@ static size_t etcd_state_size(const void *state)
 	return is_tagged(state) ? 0 : sizeof(etcd_state);
 }
 
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *format(const char *fmt, ...)
-{
-	char buf[96];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	char *s = malloc((size_t)n + 1);
-	if (s)
-		snprintf(s, (size_t)n + 1, "%s", buf);
-	return s;
-}
-
 static char *etcd_describe_operation(const void *input, const void *output)
 {
 	const etcd_input *in = input;
@@ -134,24 +115,24 @@ static char *etcd_describe_operation(const void *input, const void *output)
 	switch (in->op) {
 	case ETCD_OP_READ:
 		if (out->unknown)
-			return format("read() -> unknown");
+			return porc_format("read() -> unknown");
 		if (!out->exists)
-			return format("read() -> null");
-		return format("read() -> %" PRId64, out->value);
+			return porc_format("read() -> null");
+		return porc_format("read() -> %" PRId64, out->value);
 	case ETCD_OP_WRITE:
-		return format("write(%" PRId64 ")", in->arg1);
+		return porc_format("write(%" PRId64 ")", in->arg1);
 	case ETCD_OP_CAS:
-		return format("cas(%" PRId64 ", %" PRId64 ") -> %s", in->arg1, in->arg2,
+		return porc_format("cas(%" PRId64 ", %" PRId64 ") -> %s", in->arg1, in->arg2,
 			      out->unknown ? "unknown" : out->ok ? "ok" : "fail");
 	default:
-		return format("<invalid>");
+		return porc_format("<invalid>");
 	}
 }
 
 static char *etcd_describe_state(const void *state)
 {
 	etcd_state st = unpack(state);
-	return st.exists ? format("%" PRId64, st.value) : format("null");
+	return st.exists ? porc_format("%" PRId64, st.value) : porc_format("null");
 }
 
 const porc_model etcd_model = {

@@ -121,4 +121,8 @@ int porc_visualize_path(const porc_model *m, const porc_info *info, const char *
 
 void porc_info_free(porc_info *info);
 
+/* A malloc'd printf (NULL if out of memory), for the models' describe
+ * functions. */
+char *porc_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -9,6 +9,7 @@
  * made of it.  That is "where it breaks": every one of them is refused, or
  * leads only to states from which the search found no way on. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,23 @@
 
 /* A state's text longer than this is cut (a long Append chain). */
 #define VIEW_STATE_CHARS 2000
+
+char *porc_format(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	char *s = malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
 
 /* ---- JSON out ---- */
 
