@@ -15,6 +15,8 @@
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
 #   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
+#   make lincheck           the linearizability checker's command line
+#                           (build/plain/lincheck; tools/lincheck runs it)
 #   make fuzz [FUZZ_SECONDS=30]
 #                           run each libFuzzer target that long (clang)
 #   make deps               install what a fresh Debian machine lacks
@@ -31,8 +33,11 @@ LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft_harn
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
              labtest/tester_test.c labtest/tools_test.c \
-             labgob/test_test.c labrpc/test_test.c
-SRCS := $(wildcard $(LIB_SRCS) $(TEST_SRCS))
+             labgob/test_test.c labrpc/test_test.c porcupine/checker_test.c
+# Lab 3's linearizability checker (porcupine/) and its models (models/).
+PORC_SRCS := porcupine/checker.c porcupine/visualization.c porcupine/history.c \
+             models/kv.c models/etcd.c
+SRCS := $(wildcard $(LIB_SRCS) $(PORC_SRCS) $(TEST_SRCS))
 # The tests of our raft.c's own decoder, of the bugs it was hardened
 # against, and of the tester's holes (they need a working Raft) are not in
 # a student's tree.
@@ -77,7 +82,7 @@ export COUNT FAILFAST
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench profile run handout fuzz deps fuzz-deps clean
+.PHONY: all test tsan asan sim stress bench profile run handout fuzz deps fuzz-deps clean lincheck
 all: build/plain/tests
 
 define variant
@@ -129,6 +134,13 @@ RAFTSIM_OBJS := $(patsubst %.c,build/plain/%.o,$(LIB_SRCS) labtest/config.c labt
 $(RAFTSIM): $(RAFTSIM_OBJS)
 	$(CC) $(FLAGS_plain) -pthread -o $@ $^ $(CHECK_LIBS)
 
+# The linearizability checker on the command line (tools/lincheck runs it).
+LINCHECK := build/plain/lincheck
+$(LINCHECK): $(patsubst %.c,build/plain/%.o,$(PORC_SRCS) porcupine/lincheck.c)
+	$(CC) $(FLAGS_plain) -o $@ $^
+lincheck: $(LINCHECK)
+-include build/plain/porcupine/lincheck.d
+
 run: deps $(RAFTSIM)
 	./$(RAFTSIM) $(ARGS)
 
@@ -168,7 +180,7 @@ handout:
 # Seeds in fuzz/corpus/T; fuzz/run.sh runs each target in turn and fails
 # on a crash, a sanitizer report, a leak or a timeout.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot
+FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot history
 FUZZ_CC      := clang
 # FUZZ_CHECK_STATE: the RPC targets also check that whatever the peer
 # persisted reads back (issue 15, item 7).
@@ -185,6 +197,10 @@ build/fuzz/labgob: fuzz/fuzz_labgob.c labgob/labgob.c util.c $(FUZZ_HDRS) | fuzz
 build/fuzz/decode_state: fuzz/fuzz_decode_state.c $(LIB_SRCS) $(FUZZ_HDRS) | fuzz-deps
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -pthread -o $@ $(filter %.c,$^)
+
+build/fuzz/history: fuzz/fuzz_history.c $(PORC_SRCS) $(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
 define fuzz_rpc
 build/fuzz/$(1): fuzz/fuzz_rpc.c $$(LIB_SRCS) $$(FUZZ_HDRS) | fuzz-deps

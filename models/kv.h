@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "porcupine/porcupine.h"
+#include "../porcupine/porcupine.h"
 
 enum { KV_OP_GET = 0, KV_OP_PUT = 1, KV_OP_APPEND = 2 };
 

@@ -42,8 +42,10 @@ typedef struct porc_model {
 	 * means a single part. */
 	size_t (*partition)(const porc_operation *ops, size_t n, size_t *part);
 	void *(*init)(void);
-	/* Whether the state can take this step; if so *next is the new state
-	 * (a new allocation; state is not changed). */
+	/* Whether the state can take this step; if so *next is the new state:
+	 * a new allocation, or state itself when the step leaves it as it is
+	 * (a Get; the checker then frees nothing twice).  state is not
+	 * changed. */
 	bool (*step)(const void *state, const void *input, const void *output, void **next);
 	bool (*equal)(const void *a, const void *b);
 	uint64_t (*hash)(const void *state); /* equal states hash equally */
@@ -52,6 +54,12 @@ typedef struct porc_model {
 	 * malloc'd string. */
 	char *(*describe_operation)(const void *input, const void *output);
 	char *(*describe_state)(const void *state);
+	/* Optional: the bytes a state holds, so that the checker's memory
+	 * bound counts them (NULL: a few words each). */
+	size_t (*state_size)(const void *state);
+	/* Optional, for the view: the name of the part an operation is in
+	 * ("key 'x'"), malloc'd.  NULL: "part N". */
+	char *(*describe_part)(const void *input);
 } porc_model;
 
 typedef enum { PORC_OK, PORC_ILLEGAL, PORC_UNKNOWN } porc_result;
@@ -63,15 +71,45 @@ const char *porc_result_name(porc_result r); /* "Ok", "Illegal", "Unknown" */
 typedef struct porc_info porc_info;
 
 /* The step budget of the lab's tests: the search steps that stand for Go's
- * one second (linearizabilityCheckTimeout). */
-#define PORC_LAB_BUDGET 4000000ull
+ * one second (linearizabilityCheckTimeout).  Go's porcupine searches the
+ * same steps as ours (the same algorithm in the same order) and takes 1.1 s
+ * for porcupine's c50-ok history, 918,097 steps, on the machine this was
+ * written on: about 0.85 million steps a second, rounded up to 1 million.
+ * Ours takes about 60 ms for them. */
+#define PORC_LAB_BUDGET 1000000ull
+
+/* The most memory the search's caches may hold, over all parts: a history
+ * that needs more says PORC_UNKNOWN, as one out of steps does. */
+#define PORC_MEMORY_MAX (512u << 20)
 
 /* Check a history.  budget: search steps over all parts (0: no limit); once
  * spent, the verdict is PORC_UNKNOWN unless a part was already found
- * illegal.  When info is not NULL it receives what porc_visualize needs
- * (free it with porc_info_free). */
+ * illegal.  The parts are searched in turns of a few thousand steps each,
+ * as Go's goroutines search them side by side, so a small illegal part is
+ * found even when a large part would use up the budget.  When info is not
+ * NULL it receives what porc_visualize needs (free it with porc_info_free);
+ * it refers to the operations' inputs and outputs, which must then stay
+ * alive until porc_visualize has run. */
 porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
 				  uint64_t budget, porc_info **info);
+
+/* What a check cost, for the command line and the tests. */
+typedef struct {
+	uint64_t steps;         /* search steps over all parts */
+	size_t parts;
+	size_t cache_entries;   /* (set, state) pairs remembered, over all parts */
+	size_t peak_memory;     /* bytes the search held at most (the bound's count) */
+} porc_stats;
+
+typedef struct {
+	uint64_t budget;   /* search steps; 0: no limit */
+	size_t memory_max; /* bytes; 0: PORC_MEMORY_MAX */
+} porc_limits;
+
+/* porc_check_operations with both limits, and what it cost into *stats
+ * (if not NULL). */
+porc_result porc_check(const porc_model *m, const porc_operation *ops, size_t n,
+		       const porc_limits *limits, porc_info **info, porc_stats *stats);
 
 /* Write the HTML page of a checked history (porcupine's Visualize): one
  * lane per client, one block per part, each operation a bar from call to
@@ -82,5 +120,9 @@ int porc_visualize(const porc_model *m, const porc_info *info, FILE *out);
 int porc_visualize_path(const porc_model *m, const porc_info *info, const char *path);
 
 void porc_info_free(porc_info *info);
+
+/* A malloc'd printf (NULL if out of memory), for the models' describe
+ * functions. */
+char *porc_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
