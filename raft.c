@@ -163,6 +163,8 @@ struct Raft {
 	int64_t leader_heard_ms; /* last AppendEntries/InstallSnapshot of our term */
 	bool snapshot_pending;  /* an installed snapshot for the applier */
 	bool applying;          /* a thread is sending on apply_ch (the apply path) */
+	int offered_index;      /* the entry being offered to a waiting service, or 0 */
+	bool snapshot_waits_offer; /* raft_snapshot() waits for that offer's outcome */
 
 	/* Volatile state on leaders. */
 	int *next_index;
@@ -1123,6 +1125,13 @@ out:
 void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len)
 {
 	pthread_mutex_lock(&rf->mu);
+	/* The entry offered to the service this moment may be in its hands
+	 * already (offer_next_committed()). */
+	while (index == rf->offered_index && index > rf->last_applied) {
+		rf->snapshot_waits_offer = true;
+		pthread_cond_wait(&rf->apply_cv, &rf->mu);
+	}
+	rf->snapshot_waits_offer = false;
 	/* The service snapshots only what it was sent.  An index past what
 	 * the applier has taken would drop entries it has yet to copy (and
 	 * send the sentinel, or read outside the log, in their place). */
@@ -1216,14 +1225,39 @@ static int64_t slowest_recent_rtt(const Raft *rf, int64_t now)
 	return rf->rtt_slowest_before;
 }
 
+/* An AppendEntries or InstallSnapshot came back failed: the network lost
+ * the request or its reply (labrpc says so within 27 ms on an unreliable
+ * network), or the peer is cut off (then only after up to 7 s).  What
+ * waited for its reply goes now.  And a reachable follower that has not
+ * heard from us since is sent the message again at once, rather than at
+ * the next heartbeat: with one follower in a majority of two, one lost
+ * heartbeat and an unlucky probe were enough for check quorum to depose
+ * a healthy leader (25 times in 120 s, issue 20).  Only the latest
+ * message to peer is resent, not sooner than TICK_MS after it left (a
+ * peer that fails calls at once costs at most one call per TICK_MS, and
+ * only until it counts as unreachable); a sooner one is left to the
+ * ticker (pending). */
+static void resend_lost(Raft *rf, rpc_job *job)
+{
+	int p = job->peer;
+	int64_t now = now_ms();
+	bool retry = rf->state == LEADER && rf->current_term == job->term &&
+		     job->seq == rf->sent_seq[p] && !unreachable(rf, p, now);
+	if (retry && now - rf->last_sent_ms[p] >= TICK_MS)
+		replicate_to(rf, p, true);
+	else if (rf->pending[p])
+		replicate_to(rf, p, false);
+	else if (retry)
+		rf->pending[p] = true; /* flush_pending() sends it */
+}
+
 static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, size_t len)
 {
 	if (job->kind != RPC_REQUEST_VOTE && job->seq > rf->answered_seq[job->peer])
 		rf->answered_seq[job->peer] = job->seq;
 	if (!ok) {
-		/* Lost: what waited for its reply goes now. */
-		if (job->kind != RPC_REQUEST_VOTE && rf->pending[job->peer])
-			replicate_to(rf, job->peer, false);
+		if (job->kind != RPC_REQUEST_VOTE)
+			resend_lost(rf, job);
 		return;
 	}
 	int64_t now = now_ms();
@@ -1371,11 +1405,11 @@ static void *ticker_main(void *arg)
  *
  * One thread at a time sends on apply_ch (rf->applying): the applier
  * thread, or a thread that has just moved the commit index while the
- * service waits on the channel.  That one hands the entries straight over
- * once it has released rf->mu (chan_offer_all(), which never blocks), as
- * Go's runtime does for a receiver already waiting, so the applier thread
- * need not be woken for them.  Whatever the service does not take at once
- * is left to the applier thread, which may wait on the channel.  Kill calls
+ * service waits on the channel.  That one hands the next entry straight
+ * over once it has released rf->mu (chan_offer_all(), which never
+ * blocks), as Go's runtime does for a receiver already waiting, so the
+ * applier thread need not be woken for it.  The rest is left to the
+ * applier thread, which may wait on the channel.  Kill calls
  * off a send nobody takes (raft_kill). */
 
 static bool apply_pending(Raft *rf)
@@ -1405,46 +1439,67 @@ static bool deliver_snapshot(Raft *rf)
 	return ok;
 }
 
+/* The committed entry at index, as the service is sent it (rf->mu held). */
+static ApplyMsg committed_msg(Raft *rf, int index)
+{
+	log_entry *e = log_at(rf, index);
+	return (ApplyMsg){
+		.command_valid = true,
+		.command = xmemdup(e->command, e->command_len),
+		.command_len = e->command_len,
+		.command_index = index,
+	};
+}
+
 /* Send the committed entries after lastApplied, in order, all in one run
- * (rf->mu held, released while it sends): the service takes one after
- * another without a hand-off each.  With wait, until the service has
- * taken them all (or the send is called off); without, only what a
- * receiver already waiting takes, and lastApplied goes back to the last
- * entry taken: the rest is the applier thread's.  False when some were
- * not taken. */
-static bool deliver_committed(Raft *rf, bool wait)
+ * (rf->mu held, released while it sends), until the service has taken
+ * them all (or the send is called off): the service takes one after
+ * another without a hand-off each.  False when some were not taken. */
+static bool deliver_committed(Raft *rf)
 {
 	int first = rf->last_applied + 1, last = rf->commit_index;
 	int n = last - first + 1;
 	ApplyMsg *batch = xcalloc((size_t)n, sizeof *batch);
-	for (int i = 0; i < n; i++) {
-		log_entry *e = log_at(rf, first + i);
-		batch[i] = (ApplyMsg){
-			.command_valid = true,
-			.command = xmemdup(e->command, e->command_len),
-			.command_len = e->command_len,
-			.command_index = first + i,
-		};
-	}
+	for (int i = 0; i < n; i++)
+		batch[i] = committed_msg(rf, first + i);
 	/* Taken: a snapshot may now cover the batch (it is copied), and the
 	 * next batch starts after it. */
 	rf->last_applied = last;
 	pthread_mutex_unlock(&rf->mu);
-	int sent = (int)(wait ? chan_send_all_unless(rf->apply_ch, batch, (size_t)n, &rf->dead)
-			      : chan_offer_all(rf->apply_ch, batch, (size_t)n));
+	int sent = (int)chan_send_all_unless(rf->apply_ch, batch, (size_t)n, &rf->dead);
 	for (int i = sent; i < n; i++)
 		apply_msg_free(&batch[i]);
 	free(batch);
 	pthread_mutex_lock(&rf->mu);
-	if (!wait && sent < n) {
-		/* Never behind the log's start: a service may snapshot what
-		 * it was not sent yet, which then needs no sending. */
-		int back = first + sent - 1;
-		rf->last_applied = back > log_base_index(rf) ? back : log_base_index(rf);
-	}
 	if (sent > 0)
 		Debug(dCommit, "S%d applied %d..%d", rf->me, first, first + sent - 1);
 	return sent == n;
+}
+
+/* Hand the next committed entry to a service already waiting on the
+ * channel, if one is (rf->mu held, released meanwhile; never blocks).  A
+ * waiting receiver takes one entry, so one is copied.  lastApplied moves
+ * only once it is known to be taken; until then raft_snapshot() waits
+ * for the outcome if asked for that very index (rf->offered_index): the
+ * service may have it already.  A snapshot of a later index, which the
+ * service was never sent, is refused as always. */
+static void offer_next_committed(Raft *rf)
+{
+	int index = rf->last_applied + 1;
+	ApplyMsg m = committed_msg(rf, index);
+	rf->offered_index = index;
+	pthread_mutex_unlock(&rf->mu);
+	bool taken = chan_offer_all(rf->apply_ch, &m, 1) == 1;
+	if (!taken)
+		apply_msg_free(&m);
+	pthread_mutex_lock(&rf->mu);
+	rf->offered_index = 0;
+	if (taken) {
+		rf->last_applied = index;
+		Debug(dCommit, "S%d applied %d..%d", rf->me, index, index);
+	}
+	if (rf->snapshot_waits_offer)
+		pthread_cond_broadcast(&rf->apply_cv);
 }
 
 /* Deliver what the commit index just uncovered, here and now, if the
@@ -1456,7 +1511,7 @@ static bool deliver_directly(Raft *rf)
 	    rf->last_applied >= rf->commit_index)
 		return !apply_pending(rf);
 	rf->applying = true;
-	deliver_committed(rf, false);
+	offer_next_committed(rf);
 	rf->applying = false;
 	if (atomic_load(&rf->dead))
 		pthread_cond_broadcast(&rf->apply_cv); /* Kill waits for us */
@@ -1475,7 +1530,7 @@ static void *applier_main(void *arg)
 			continue;
 		}
 		rf->applying = true;
-		bool ok = rf->snapshot_pending ? deliver_snapshot(rf) : deliver_committed(rf, true);
+		bool ok = rf->snapshot_pending ? deliver_snapshot(rf) : deliver_committed(rf);
 		rf->applying = false;
 		if (!ok)
 			break;
@@ -1485,6 +1540,29 @@ static void *applier_main(void *arg)
 }
 
 /* ---- the API ---- */
+
+/* Start the ticker and the applier.  When one cannot be started, none
+ * runs (a ticker already started is stopped and joined): false, with the
+ * reason in err. */
+static bool start_threads(Raft *rf, char *err, size_t errlen)
+{
+	int rc = pthread_create(&rf->ticker, NULL, ticker_main, rf);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the ticker thread: %s", strerror(rc));
+		return false;
+	}
+	rc = pthread_create(&rf->applier, NULL, applier_main, rf);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the applier thread: %s", strerror(rc));
+		pthread_mutex_lock(&rf->mu);
+		atomic_store(&rf->dead, true);
+		pthread_cond_broadcast(&rf->ticker_cv);
+		pthread_mutex_unlock(&rf->mu);
+		pthread_join(rf->ticker, NULL);
+		return false;
+	}
+	return true;
+}
 
 Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persister,
 		Chan *apply_ch, uint64_t seed, char *err, size_t errlen)
@@ -1521,9 +1599,10 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 		return NULL;
 	}
 	reset_election_timer(rf);
-
-	pthread_create(&rf->ticker, NULL, ticker_main, rf);
-	pthread_create(&rf->applier, NULL, applier_main, rf);
+	if (!start_threads(rf, err, errlen)) {
+		raft_free(rf);
+		return NULL;
+	}
 	return rf;
 }
 

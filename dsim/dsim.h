@@ -33,7 +33,11 @@
  * (no statistics line at the end of each test process), SIM_TIMEOUT
  * (a test's limit in virtual seconds; default 120, 0 for none),
  * SIM_LOCK_RULE=warn (the lock rule warns once per place instead of
- * failing the run: for code that breaks it on purpose). */
+ * failing the run: for code that breaks it on purpose), SIM_SCHED=pct
+ * (PCT's priorities and change points instead of the random walk, with
+ * SIM_PCT_DEPTH=d, default 3, and SIM_PCT_STEPS=k, default 20000: see
+ * dsim.c), SIM_CHECK=1 (run the process twice with the same seed and fail
+ * when the schedules or the output differ). */
 #ifndef DSIM_H
 #define DSIM_H
 
@@ -53,8 +57,9 @@ void dsim_get_stats(dsim_stats *st);
 /* The seed this process's schedule comes from. */
 uint64_t dsim_seed(void);
 
-/* The time limit (SIM_TIMEOUT) counts from now: the runner calls it before
- * each test, for CK_FORK=no (a forked test's clock starts afresh anyway). */
-void dsim_restart_time_limit(void);
+/* The time limit counts from now, and is test_limit_s virtual seconds (the
+ * test's own: the lab's 120 s, more for a test of ours that runs longer)
+ * unless SIM_TIMEOUT sets it.  The runner calls it before each test. */
+void dsim_restart_time_limit(double test_limit_s);
 
 #endif

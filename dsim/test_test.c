@@ -1,9 +1,10 @@
 /* test_test.c: tests of the deterministic simulator itself (make sim only).
  *
- * Virtual time, exact replay by seed, the deadlock report on a planted
- * 2D deadlock, the lock rule's reports on planted lock bugs (the dsim/..._demo.c programs),
- * the report at the test's limit in virtual time, waits the simulator does
- * not model, the watchdog on a spin that never yields, and refused
+ * Virtual time, exact replay by seed (and SIM_CHECK's check of it, with
+ * both schedulers), the deadlock report on a planted 2D deadlock, the lock
+ * rule's reports on planted lock bugs (the dsim/..._demo.c programs), the
+ * report at the test's limit in virtual time, waits the simulator does not
+ * model, the watchdog on a spin that never yields, and refused
  * settings.  Programs that must fail run as child processes: this very
  * test binary again, or the demos built beside it. */
 #define _GNU_SOURCE
@@ -205,6 +206,31 @@ START_TEST(TestSimReplay)
 }
 END_TEST
 
+/* SIM_CHECK=1 runs a seed twice and finds the two runs the same, with
+ * either scheduler; and PCT's schedule is not the random walk's. */
+START_TEST(TestSimCheck)
+{
+	char self[PATH_MAX];
+	sibling("tests", self, sizeof self);
+	char *const argv[] = { self, "^TestReElection2A$", NULL };
+	const char *const env_random[] = { "SEED=77", "SIM_CHECK=1", "CK_FORK=yes", NULL };
+	const char *const env_pct[] = { "SEED=77", "SIM_CHECK=1", "SIM_SCHED=pct", "CK_FORK=yes",
+					NULL };
+	run_result r, p;
+	run(argv, env_random, &r);
+	run(argv, env_pct, &p);
+	ck_assert_msg(r.status == 0, "SIM_CHECK=1 failed:\n%s", r.out);
+	ck_assert_msg(p.status == 0, "SIM_CHECK=1 SIM_SCHED=pct failed:\n%s", p.out);
+	expect_in(&r, "dsim: SIM_CHECK: SEED=77: both runs the same");
+	expect_in(&p, "dsim: SIM_CHECK: SEED=77: both runs the same");
+	char *h1 = strstr(r.out, "sim schedule: "), *h2 = strstr(p.out, "sim schedule: ");
+	ck_assert_msg(h1 && h2, "no schedule hash:\n%s\n%s", r.out, p.out);
+	ck_assert_msg(strncmp(h1, h2, 30) != 0, "pct and random gave the same schedule");
+	free(r.out);
+	free(p.out);
+}
+END_TEST
+
 /* Run the demo program with SEED=1..5 (and env_extra, up to 3 more
  * settings), and check each run: exit status 2, each of the lines in
  * expected, the seed, and under a second of wall time. */
@@ -385,6 +411,10 @@ START_TEST(TestSimBadSettings)
 		{ "SIM_STATS=yes", "SIM_STATS=yes: expected 0 or 1" },
 		{ "SIM_TIMEOUT=2m", "SIM_TIMEOUT=2m: expected a decimal number" },
 		{ "SIM_LOCK_RULE=maybe", "SIM_LOCK_RULE=maybe: expected fail or warn" },
+		{ "SIM_SCHED=fifo", "SIM_SCHED=fifo: expected random or pct" },
+		{ "SIM_PCT_DEPTH=0", "SIM_PCT_DEPTH=0: expected 1..16" },
+		{ "SIM_PCT_STEPS=x", "SIM_PCT_STEPS=x: expected a decimal number" },
+		{ "SIM_CHECK=2", "SIM_CHECK=2: expected 0 or 1" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *const env[] = { cases[i][0], NULL };
@@ -404,6 +434,7 @@ static const test_entry dsim_tests[] = {
 	TEST_ENTRY(TestSimVirtualTime, 10),
 	TEST_ENTRY(TestSimBarrier, 10),
 	TEST_ENTRY(TestSimReplay, 60),
+	TEST_ENTRY(TestSimCheck, 60),
 	TEST_ENTRY(TestSimDeadlockReported, 10),
 	TEST_ENTRY(TestSimLockRuleApplySend, 10),
 	TEST_ENTRY(TestSimLockRuleRpc, 10),

@@ -517,6 +517,110 @@ START_TEST(TestSnapshotAheadOfApplier)
 }
 END_TEST
 
+/* ---- issue 20: a snapshot while an entry is handed over ---- */
+
+/* Cut peer i off from the others, or join it again. */
+static void cluster_link(cluster *c, int i, bool on)
+{
+	for (int j = 0; j < c->n; j++) {
+		char end[32];
+		snprintf(end, sizeof end, "c%d-%d", i, j);
+		labrpc_enable(c->net, end, on);
+		snprintf(end, sizeof end, "c%d-%d", j, i);
+		labrpc_enable(c->net, end, on);
+	}
+}
+
+#define HANDOFF_ROUNDS 8
+#define HANDOFF_BATCH 4
+
+typedef struct {
+	Chan *ch;
+	Raft *rf;
+	int me;
+	pthread_mutex_t mu;
+	int received;  /* the last index received in order */
+	char err[256];
+} handoff_service;
+
+/* A service that, on each entry k, (wrongly) snapshots k + 3, which it
+ * has not been sent, and checks that it is still sent every index in
+ * order. */
+static void *handoff_service_main(void *arg)
+{
+	handoff_service *h = arg;
+	for (int k = 1; k <= HANDOFF_ROUNDS * HANDOFF_BATCH; k++) {
+		ApplyMsg m;
+		if (!chan_recv(h->ch, &m))
+			break;
+		bool in_order = m.command_valid && m.command_index == k;
+		pthread_mutex_lock(&h->mu);
+		if (in_order)
+			h->received = k;
+		else
+			snprintf(h->err, sizeof h->err,
+				 "S%d sent index %d after %d: entries %d..%d were never sent "
+				 "(a snapshot through them was accepted before they were)",
+				 h->me, m.command_index, k - 1, k, m.command_index - 1);
+		pthread_mutex_unlock(&h->mu);
+		apply_msg_free(&m);
+		if (!in_order)
+			break;
+		raft_snapshot(h->rf, k + 3, "snap", 4);
+	}
+	return NULL;
+}
+
+START_TEST(TestSnapshotDuringHandOff)
+{
+	/* A follower cut off while the leader commits a batch gets the batch
+	 * and its commit in one AppendEntries, and the thread that takes it
+	 * hands the first entry straight to its waiting service.  That
+	 * hand-off used to count the whole batch as applied before any was
+	 * taken, so a snapshot of an index the service had not been sent was
+	 * accepted in that moment, and the entries it covered were never
+	 * sent. */
+	cluster *c = cluster_make(3);
+	int l = cluster_leader(c);
+	int f = (l + 1) % 3;
+	handoff_service h = { .ch = c->ch[f], .rf = c->rf[f], .me = f };
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_t tid;
+	ck_assert(pthread_create(&tid, NULL, handoff_service_main, &h) == 0);
+
+	int last = 0;
+	for (int round = 0; round < HANDOFF_ROUNDS; round++) {
+		cluster_link(c, f, false);
+		for (int i = 0; i < HANDOFF_BATCH; i++) {
+			char cmd[16];
+			snprintf(cmd, sizeof cmd, "cmd%d", ++last);
+			start_str(c->rf[l], cmd);
+		}
+		wait_commit(c->rf[l], last);
+		cluster_link(c, f, true);
+		int received = 0;
+		for (int64_t t0 = now_ms(); now_ms() - t0 < 3000; sleep_ms(5)) {
+			pthread_mutex_lock(&h.mu);
+			received = h.err[0] ? -1 : h.received;
+			pthread_mutex_unlock(&h.mu);
+			if (received < 0 || received == last)
+				break;
+		}
+		if (received != last)
+			break;
+	}
+	chan_close(c->ch[f]);
+	pthread_join(tid, NULL);
+	pthread_mutex_lock(&h.mu);
+	ck_assert_msg(h.err[0] == '\0', "%s", h.err);
+	ck_assert_msg(h.received == last, "S%d sent entries 1..%d of %d within 3 s", f, h.received,
+		      last);
+	pthread_mutex_unlock(&h.mu);
+	pthread_mutex_destroy(&h.mu);
+	cluster_free(c);
+}
+END_TEST
+
 /* ---- item 2: Kill while the applier is blocked ---- */
 
 typedef struct {
@@ -599,6 +703,86 @@ START_TEST(TestQuorumWithLateReplies)
 		}
 		cfg_connect(cfg, leader);
 	}
+	cfg_end(cfg);
+	cfg_cleanup(cfg);
+}
+END_TEST
+
+/* ---- issue 20: a leader that stays up on a lossy network ---- */
+
+/* The connected leader and its term (-1 for none), one reading of each
+ * connected server: the highest term wins, as a stale leader's reign is
+ * already over. */
+static int connected_leader(config *cfg, int *term)
+{
+	int leader = -1;
+	*term = -1;
+	for (int i = 0; i < cfg->n; i++) {
+		int t;
+		if (cfg->connected[i] && raft_get_state(cfg->rafts[i], &t) && t > *term) {
+			leader = i;
+			*term = t;
+		}
+	}
+	return leader;
+}
+
+/* 120 s under make sim (virtual time: a fraction of a second of wall
+ * time); on real threads a quarter of that, to keep the suite short. */
+#ifdef LAB_SIM
+#define STAYS_UP_S 120
+#else
+#define STAYS_UP_S 30
+#endif
+
+START_TEST(TestLeaderStaysUp)
+{
+	/* The setting of the 2D and Figure 8 tests: one request or reply in
+	 * ten lost, and one peer of three cut off, so the leader's quorum is
+	 * one follower over a lossy link.  Check quorum must not depose that
+	 * leader: each change costs an election, about half a second without
+	 * a leader. */
+	config *cfg = make_config(3, true, false);
+	cfg->limit_s = 0; /* the watch alone lasts STAYS_UP_S */
+	cfg_begin(cfg, "Test: a healthy leader stays up with 10% loss and a follower cut off");
+	int leader = cfg_check_one_leader(cfg);
+	cfg_disconnect(cfg, (leader + 1) % 3);
+
+	const int64_t poll_ms = 10;
+	int term, changes = 0, prev_leader = leader, prev_term;
+	connected_leader(cfg, &prev_term);
+	int64_t leaderless_ms = 0, t0 = now_ms();
+	while (now_ms() - t0 < STAYS_UP_S * 1000) {
+		sleep_ms(poll_ms);
+		int l = connected_leader(cfg, &term);
+		if (l < 0) {
+			leaderless_ms += poll_ms;
+		} else if (l != prev_leader || term != prev_term) {
+			changes++;
+			prev_leader = l;
+			prev_term = term;
+		}
+	}
+	printf("  %d s: %d leader changes, %lld ms (%.2f%%) without a leader\n", STAYS_UP_S,
+	       changes, (long long)leaderless_ms, 100.0 * (double)leaderless_ms / (STAYS_UP_S * 1e3));
+	/* On average 0.46 changes in 120 s and 0.18% of the time without a
+	 * leader over 50 seeds (15 to 36 changes before the fix; notes.md,
+	 * "A leader that stays up").  A run may see a few; the bounds are
+	 * where a Poisson tail of that rate falls below one run in 100,000
+	 * (7 in 120 s; 4 in 30 s, of 6 expected there before the fix: the
+	 * real-time run catches only gross regressions). */
+	int max_changes = STAYS_UP_S >= 120 ? 6 : 3;
+	int64_t max_leaderless_ms = max_changes * 800;
+	if (changes > max_changes)
+		cfg_fatalf(cfg, "the leader changed %d times in %d s with one follower cut off "
+				"(at most %d): check quorum deposes a healthy leader",
+			   changes, STAYS_UP_S, max_changes);
+	if (leaderless_ms > max_leaderless_ms)
+		cfg_fatalf(cfg, "no leader for %lld ms of %d s (at most %lld ms)",
+			   (long long)leaderless_ms, STAYS_UP_S, (long long)max_leaderless_ms);
+	cmd_t c = cmd_int(1);
+	cfg_one(cfg, c, 2, true);
+	cmd_free(&c);
 	cfg_end(cfg);
 	cfg_cleanup(cfg);
 }
@@ -812,8 +996,10 @@ END_TEST
 static const test_entry hardening_tests[] = {
 	TEST_ENTRY(TestOnePeer, 30),
 	TEST_ENTRY(TestSnapshotAheadOfApplier, 30),
+	TEST_ENTRY(TestSnapshotDuringHandOff, 60),
 	TEST_ENTRY(TestKillWithApplyBlocked, 30),
 	TEST_ENTRY(TestQuorumWithLateReplies, 60),
+	TEST_ENTRY(TestLeaderStaysUp, 180),
 	TEST_ENTRY(TestUnreachableFollowerBounded, 60),
 	TEST_ENTRY(TestStalePreVote, 30),
 	TEST_ENTRY(TestBadTermsRefused, 30),

@@ -488,7 +488,8 @@ class TestDstestSim(unittest.TestCase):
                             env={"DSTEST_SELFTEST_FAIL": "1"})
             self.assertEqual(r.returncode, 1)
             for seed in (40, 41):
-                self.assertIn(f"SEED={seed} make sim RUN='^TestToolsSelfCheck$'", r.stdout)
+                self.assertIn(f"SIM_SCHED=random SEED={seed} make sim RUN='^TestToolsSelfCheck$'",
+                              r.stdout)
 
     def test_logs_are_named_by_seed_and_end_with_the_failure(self):
         with tempfile.TemporaryDirectory() as d:
