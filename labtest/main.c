@@ -48,6 +48,7 @@ static const test_group *const groups[] = {
 	&raft_persist,
 #endif
 	&raft,
+	&paper, /* beyond the lab: each rule of the paper */
 #ifdef WITH_HARDENING_TEST
 	&hardening,
 #endif
