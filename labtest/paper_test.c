@@ -451,8 +451,9 @@ END_TEST
 START_TEST(TestPaperHeartbeatsKeepFollower)
 {
 	scripted *s = scripted_make(3, NULL);
-	for (int64_t t0 = now_ms(); now_ms() - t0 < 2000; sleep_ms(50))
-		feed(s, 1, 1, 0, 0, 0, NULL, 0);
+	bool success = true;
+	for (int64_t t0 = now_ms(); success && now_ms() - t0 < 2000; sleep_ms(50))
+		ck_assert(s0_append(s, 1, 1, 0, 0, 0, NULL, 0, &success, NULL));
 	int votes = scripted_count(s, 1, MSG_VOTE, false);
 	ck_assert_msg(votes == 0 && s0_term(s) == 1,
 		      "S0 started an election (term %d, %d vote requests to S1) while its leader "
@@ -679,9 +680,15 @@ START_TEST(TestPaperStaleReplyIgnored)
 	scripted_set_all(s, MSG_VOTE, POLICY_GRANT);
 	ck_assert_msg(s0_wait_leader(s, 3000), "S0 was not elected again within 3 s");
 	int t3 = s0_term(s);
+	msg *beat = scripted_next_in(s, 2, MSG_APPEND, t3, 1000);
+	ck_assert_msg(beat != NULL, "S0, leader of term %d, sent S2 nothing in 1 s", t3);
 	start(s, 3, t3);
-	/* Now S1's success for entries 1..4 of term t1 comes. */
+	/* Now S1's success for entries 1..4 of term t1 comes; then S2's for
+	 * its first heartbeat of term t3 (S2 holds entries 1..2), which has
+	 * S0 count again once it holds entry 3 itself. */
 	scripted_answer(s, stale, t1, true);
+	sleep_ms(100);
+	scripted_answer(s, beat, t3, true);
 	sleep_ms(200);
 	ck_assert_msg(s0_applied(s) == 0,
 		      "S0, leader of term %d, applied up to %d on S1's reply to an AppendEntries of "
@@ -796,12 +803,13 @@ START_TEST(TestPaperLeaderSendsSnapshot)
 {
 	scripted *s = scripted_make(3, NULL);
 	int term = s0_elect(s);
-	scripted_set(s, 1, MSG_APPEND, POLICY_DROP); /* S1 is cut off */
+	/* S1 has lost every entry and refuses every AppendEntries (so no
+	 * request in flight can make it catch up). */
+	scripted_set(s, 1, MSG_APPEND, POLICY_REFUSE);
 	for (int i = 1; i <= 5; i++)
 		start(s, i, term);
 	ck_assert_msg(s0_wait_applied(s, 5, 2000), "S0 did not apply 1..5 within 2 s");
 	raft_snapshot(s->rf, 5, "snap5", 5);
-	scripted_set(s, 1, MSG_APPEND, POLICY_FOLLOW); /* S1 is back, with no entries */
 	msg *m = scripted_next(s, 1, MSG_SNAPSHOT, false, 2000);
 	ck_assert_msg(m != NULL,
 		      "S0 sent S1 no InstallSnapshot within 2 s, though S1 lacks entries S0 "
