@@ -194,9 +194,9 @@ START_TEST(TestPaperCandidateStepsDownForHigherTerm)
 	scripted_answer(s, m2, term, true);
 	sleep_ms(100);
 	ck_assert_msg(!s0_is_leader(s) && s0_term(s) >= term + 5,
-		      "S0, candidate of term %d, got a refusal of term %d and is %s of term %d: a "
+		      "S0, candidate of term %d, got a refusal of term %d and is %sin term %d: a "
 		      "candidate that sees a higher term steps down (5.1)",
-		      term, term + 5, s0_is_leader(s) ? "leader" : "follower", s0_term(s));
+		      term, term + 5, s0_is_leader(s) ? "leader " : "", s0_term(s));
 	scripted_free(s);
 }
 END_TEST
@@ -221,7 +221,6 @@ START_TEST(TestPaperFollowerStartsElection)
 			      "term %d as S%d, last log %d/T%d; expected term 3, S0, 2/T2 (5.2)",
 			      j, m->term, m->from, m->last_index, m->last_term);
 	}
-	ck_assert_msg(s0_term(s) == 3, "S0, candidate, is in term %d, not 3 (5.2)", s0_term(s));
 	scripted_free(s);
 }
 END_TEST
