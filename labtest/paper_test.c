@@ -73,6 +73,20 @@ static msg *next_vote(scripted *s, int peer, int ms)
 	return m;
 }
 
+/* The next AppendEntries of term (or later) that S0 sends peer carrying
+ * entries through index, waiting up to ms for each; the ones before it
+ * are answered with success when answer_others (a Raft may send a peer
+ * one request at a time), else left as they are.  NULL if none came. */
+static msg *next_carrying(scripted *s, int peer, int term, int index, bool answer_others, int ms)
+{
+	msg *m;
+	while ((m = scripted_next_in(s, peer, MSG_APPEND, term, ms)) != NULL &&
+	       m->prev_index + m->n < index)
+		if (answer_others)
+			scripted_answer(s, m, term, true);
+	return m;
+}
+
 /* Start a command on S0 (its text cmd_for(index, term)); returns the
  * index. */
 static int start(scripted *s, int want_index, int want_term)
@@ -499,10 +513,7 @@ START_TEST(TestPaperLeaderAppendsToFollowers)
 	scripted_set_log(s, 2, 1, t);
 	int term = s0_elect(s);
 	start(s, 2, term);
-	msg *m;
-	while ((m = scripted_next_in(s, 1, MSG_APPEND, term, 1000)) != NULL &&
-	       m->prev_index + m->n < 2)
-		;
+	msg *m = next_carrying(s, 1, term, 2, false, 1000);
 	ck_assert_msg(m != NULL, "S0, leader, did not send S1 the new entry 2 within 1 s");
 	ck_assert_msg(m->prev_index == 1 && m->prev_term == 2 && m->n == 1 && m->terms[0] == term,
 		      "S0, leader of term %d with log 1/T2 2/T%d, sent S1 prev %d/T%d with %d "
@@ -522,9 +533,7 @@ START_TEST(TestPaperLeaderCommitsWithMajority)
 	start(s, 1, term);
 	msg *m[5];
 	for (int j = 1; j < 5; j++) {
-		while ((m[j] = scripted_next_in(s, j, MSG_APPEND, term, 1000)) != NULL &&
-		       m[j]->prev_index + m[j]->n < 1)
-			scripted_answer(s, m[j], term, true);
+		m[j] = next_carrying(s, j, term, 1, true, 1000);
 		ck_assert_msg(m[j] != NULL, "S0 did not send S%d entry 1 within 1 s", j);
 	}
 	scripted_answer(s, m[1], term, true);
@@ -666,10 +675,7 @@ START_TEST(TestPaperStaleReplyIgnored)
 	for (int i = 1; i <= 4; i++)
 		start(s, i, t1);
 	/* S1 gets entries 1..4; its reply is held. */
-	msg *stale;
-	while ((stale = scripted_next_in(s, 1, MSG_APPEND, t1, 1000)) != NULL &&
-	       stale->prev_index + stale->n < 4)
-		;
+	msg *stale = next_carrying(s, 1, t1, 4, false, 1000);
 	ck_assert_msg(stale != NULL, "S0 did not send S1 entries 1..4 within 1 s");
 	/* S2 leads term t1+1 and replaces S0's entries 2..4 with one of its
 	 * own. */
