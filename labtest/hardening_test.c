@@ -9,7 +9,8 @@
  *     test says so (items 1 and 2: the applier's timing is the bug);
  *   - one real peer (S0) among scripted ones: S1 and S2 are test services
  *     that answer as the test decides, and the test itself can call S0's
- *     handlers as any peer would, with any arguments.
+ *     handlers as any peer would, with any arguments (scripted.h, shared
+ *     with the paper suite).
  * None of these names ends in 2A-2D: RUN=2B runs exactly the lab's tests. */
 #define _GNU_SOURCE
 #include <check.h>
