@@ -193,8 +193,10 @@ static void print_failure(const char *name, double secs, TestResult *tr, uint64_
 	int line;
 	const char *file = base_name(tr_lfile(tr));
 	printf("    ");
-	/* A failure inside a helper also names the call in test_test.c. */
-	if (report_failed_at(site, sizeof site, &line) && strcmp(base_name(site), file) != 0)
+	/* A failure inside a helper also names the call in the test (a
+	 * helper of the same file too, when the lines differ). */
+	if (report_failed_at(site, sizeof site, &line) &&
+	    (strcmp(base_name(site), file) != 0 || line != tr_lno(tr)))
 		printf("%s:%d: ", base_name(site), line);
 	printf("%s:%d: %s%s\n", file, tr_lno(tr),
 	       tr_rtype(tr) == CK_ERROR ? "(after this point) " : "", tr_msg(tr));

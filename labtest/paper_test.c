@@ -18,10 +18,21 @@
 #include <string.h>
 
 #include "../util.h"
+#include "called_from.h"
 #include "registry.h"
 #include "scripted.h"
 
 /* ---- helpers ---- */
+
+/* A failure in a helper also names the test's line that called it
+ * (report.h; the calls go through CALLED_FROM, below). */
+#define require(cond, ...)                            \
+	do {                                          \
+		if (!(cond)) {                        \
+			report_failure();             \
+			ck_abort_msg(__VA_ARGS__);    \
+		}                                     \
+	} while (0)
 
 /* S0 fresh, among n-1 scripted peers that refuse it votes and pre-votes:
  * a Raft with pre-vote then keeps its term while the test plays leader. */
@@ -39,9 +50,9 @@ static void feed(scripted *s, int from, int term, int prev, int prev_term, int n
 		 const int *terms, int commit)
 {
 	bool success;
-	ck_assert_msg(s0_append(s, from, term, prev, prev_term, n, terms, commit, &success, NULL),
+	require(s0_append(s, from, term, prev, prev_term, n, terms, commit, &success, NULL),
 		      "S0 did not answer an AppendEntries");
-	ck_assert_msg(success,
+	require(success,
 		      "S0 refused S%d's AppendEntries of term %d (prev %d/T%d, %d entries), "
 		      "which agrees with its log",
 		      from, term, prev, prev_term, n);
@@ -52,7 +63,7 @@ static void feed(scripted *s, int from, int term, int prev, int prev_term, int n
 static bool s0_has(scripted *s, int from, int term, int index, int index_term)
 {
 	bool success;
-	ck_assert_msg(s0_append(s, from, term, index, index_term, 0, NULL, 0, &success, NULL),
+	require(s0_append(s, from, term, index, index_term, 0, NULL, 0, &success, NULL),
 		      "S0 did not answer an AppendEntries");
 	return success;
 }
@@ -60,7 +71,7 @@ static bool s0_has(scripted *s, int from, int term, int index, int index_term)
 static bool vote(scripted *s, int from, int term, int last_index, int last_term)
 {
 	bool granted;
-	ck_assert_msg(s0_request_vote(s, from, term, last_index, last_term, &granted, NULL),
+	require(s0_request_vote(s, from, term, last_index, last_term, &granted, NULL),
 		      "S0 did not answer a RequestVote");
 	return granted;
 }
@@ -69,7 +80,7 @@ static bool vote(scripted *s, int from, int term, int last_index, int last_term)
 static msg *next_vote(scripted *s, int peer, int ms)
 {
 	msg *m = scripted_next(s, peer, MSG_VOTE, false, ms);
-	ck_assert_msg(m != NULL, "S0 sent S%d no RequestVote within %d ms", peer, ms);
+	require(m != NULL, "S0 sent S%d no RequestVote within %d ms", peer, ms);
 	return m;
 }
 
@@ -94,8 +105,8 @@ static int start(scripted *s, int want_index, int want_term)
 	char cmd[32];
 	cmd_for(want_index, want_term, cmd, sizeof cmd);
 	int index, term;
-	ck_assert_msg(raft_start(s->rf, cmd, strlen(cmd), &index, &term), "S0, leader, refused Start");
-	ck_assert_msg(index == want_index && term == want_term,
+	require(raft_start(s->rf, cmd, strlen(cmd), &index, &term), "S0, leader, refused Start");
+	require(index == want_index && term == want_term,
 		      "Start on S0, leader of term %d with %d entries, returned index %d, term %d",
 		      want_term, want_index - 1, index, term);
 	return index;
@@ -105,13 +116,24 @@ static int start(scripted *s, int want_index, int want_term)
 static void expect_applied(scripted *s, int i, int index, int term)
 {
 	applied_msg a;
-	ck_assert_msg(s0_applied_msg(s, i, &a), "S0 applied no message %d", i + 1);
+	require(s0_applied_msg(s, i, &a), "S0 applied no message %d", i + 1);
 	char want[32];
 	cmd_for(index, term, want, sizeof want);
-	ck_assert_msg(!a.snapshot && a.index == index && strcmp(a.cmd, want) == 0,
+	require(!a.snapshot && a.index == index && strcmp(a.cmd, want) == 0,
 		      "message %d S0 applied: %s %d \"%s\", not entry %d \"%s\"", i + 1,
 		      a.snapshot ? "snapshot" : "entry", a.index, a.cmd, index, want);
 }
+
+#define quiet_make(...) CALLED_FROM(quiet_make, __VA_ARGS__)
+#define scripted_make(...) CALLED_FROM(scripted_make, __VA_ARGS__)
+#define s0_elect(...) CALLED_FROM(s0_elect, __VA_ARGS__)
+#define s0_restart(...) CALLED_FROM(s0_restart, __VA_ARGS__)
+#define feed(...) CALLED_FROM(feed, __VA_ARGS__)
+#define s0_has(...) CALLED_FROM(s0_has, __VA_ARGS__)
+#define vote(...) CALLED_FROM(vote, __VA_ARGS__)
+#define next_vote(...) CALLED_FROM(next_vote, __VA_ARGS__)
+#define start(...) CALLED_FROM(start, __VA_ARGS__)
+#define expect_applied(...) CALLED_FROM(expect_applied, __VA_ARGS__)
 
 /* ---- 5.1: terms ---- */
 

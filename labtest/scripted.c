@@ -10,6 +10,16 @@
 #include "../labgob/labgob.h"
 #include "../raft_harness.h"
 #include "../util.h"
+#include "report.h"
+
+/* A failure here also names the test's line that called in (report.h). */
+#define require(cond, ...)                            \
+	do {                                          \
+		if (!(cond)) {                        \
+			report_failure();             \
+			ck_abort_msg(__VA_ARGS__);    \
+		}                                     \
+	} while (0)
 
 static const char *const methods[] = { "Raft.RequestVote", "Raft.AppendEntries",
 				       "Raft.InstallSnapshot" };
@@ -94,7 +104,7 @@ static void calibrate(scripted *s)
 	Chan *ch = chan_make(sizeof(ApplyMsg));
 	char err[256];
 	Raft *rf = raft_make(ends, s->n, 0, ps, ch, 1, err, sizeof err);
-	ck_assert_msg(rf != NULL, "%s", err);
+	require(rf != NULL, "%s", err);
 	for (int k = 0; k < 3; k++) {
 		s->pad_req[k] = -1;
 		for (int pad = 0; pad < 8 && s->pad_req[k] < 0; pad++) {
@@ -117,7 +127,7 @@ static void calibrate(scripted *s)
 			labgob_encoder_free(&e);
 			labgob_encoder_free(&r);
 		}
-		ck_assert_msg(s->pad_req[k] >= 0 && s->pad_reply[k] >= 0,
+		require(s->pad_req[k] >= 0 && s->pad_reply[k] >= 0,
 			      "%s: the scripted peers cannot speak this Raft's arguments "
 			      "(Figure 2's fields first, in the handout's order)",
 			      methods[k]);
@@ -349,10 +359,10 @@ static void start_s0(scripted *s)
 	s->applied_mark = s->napplied;
 	pthread_mutex_unlock(&s->mu);
 	if (pthread_create(&s->reader, NULL, reader_main, s) != 0)
-		ck_abort_msg("cannot start the apply reader");
+		require(false, "cannot start the apply reader");
 	char err[256];
 	s->rf = raft_make(ends, s->n, 0, s->ps, s->ch, random_seed(), err, sizeof err);
-	ck_assert_msg(s->rf != NULL, "%s", err);
+	require(s->rf != NULL, "%s", err);
 	labrpc_server *srv = labrpc_make_server();
 	labrpc_server_add_service(srv, raft_service(s->rf));
 	labrpc_add_server(s->net, "0", srv);
@@ -372,7 +382,7 @@ static void stop_s0(scripted *s)
 
 scripted *scripted_make(int n, Persister *initial)
 {
-	ck_assert(n >= 2 && n <= SCRIPTED_MAX_PEERS);
+	require(n >= 2 && n <= SCRIPTED_MAX_PEERS, "%d peers: 2 to %d", n, SCRIPTED_MAX_PEERS);
 	scripted *s = xcalloc(1, sizeof *s);
 	s->n = n;
 	pthread_mutex_init(&s->mu, NULL);
@@ -594,7 +604,7 @@ int s0_elect(scripted *s)
 		scripted_set_prevote(s, j, POLICY_GRANT);
 		scripted_set(s, j, MSG_APPEND, POLICY_FOLLOW);
 	}
-	ck_assert_msg(s0_wait_leader(s, 3000), "S0 was not elected within 3 s, all votes granted");
+	require(s0_wait_leader(s, 3000), "S0 was not elected within 3 s, all votes granted");
 	for (int j = 1; j < s->n; j++)
 		scripted_set(s, j, MSG_VOTE, POLICY_REFUSE);
 	return s0_term(s);
