@@ -649,7 +649,7 @@ START_TEST(TestPaperLeaderBacksUpOnRejection)
 	scripted_set_log(s, 1, 2, t); /* S1 lacks 3..5 */
 	scripted_set_log(s, 2, 5, t);
 	s0_elect(s);
-	int got[256], n = 0;
+	int got[SCRIPTED_LOG_MAX], n = 0;
 	for (int64_t t0 = now_ms(); now_ms() - t0 < 2000; sleep_ms(10))
 		if ((n = scripted_log(s, 1, got)) == 5)
 			break;

@@ -213,7 +213,7 @@ static bool follow_append(scripted_peer *p, const msg *m)
 		return false;
 	for (int i = 0; i < m->n; i++) {
 		int index = m->prev_index + 1 + i;
-		if (index > (int)(sizeof p->log / sizeof p->log[0]))
+		if (index > SCRIPTED_LOG_MAX)
 			return false;
 		if (index <= p->len && p->log[index - 1] == m->terms[i])
 			continue;
@@ -252,7 +252,7 @@ static bool auto_answer(scripted_peer *p, msg *m)
 		else if (m->kind == MSG_APPEND)
 			m->reply_ok = follow_append(p, m);
 		else if (m->kind == MSG_SNAPSHOT) {
-			for (int i = 0; i < m->snap_index && i < 256; i++)
+			for (int i = 0; i < m->snap_index && i < SCRIPTED_LOG_MAX; i++)
 				p->log[i] = m->snap_term;
 			if (p->len < m->snap_index)
 				p->len = m->snap_index;

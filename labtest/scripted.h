@@ -29,6 +29,7 @@
 #include "../raft.h"
 
 #define SCRIPTED_MAX_PEERS 5
+#define SCRIPTED_LOG_MAX 256 /* entries in a scripted peer's log */
 
 typedef enum { MSG_VOTE, MSG_APPEND, MSG_SNAPSHOT } msg_kind;
 
@@ -61,7 +62,7 @@ typedef struct msg {
 typedef struct {
 	int term;             /* its current term */
 	policy vote, prevote, append, snapshot;
-	int log[256];         /* POLICY_FOLLOW's log: terms of indices 1..len */
+	int log[SCRIPTED_LOG_MAX]; /* POLICY_FOLLOW's log: terms of indices 1..len */
 	int len;
 } scripted_peer;
 
@@ -105,7 +106,7 @@ void scripted_set_all(scripted *s, msg_kind kind, policy p);
  * indices 1..len. */
 void scripted_set_term(scripted *s, int peer, int term);
 void scripted_set_log(scripted *s, int peer, int len, const int *terms);
-/* Copy its log to terms (room for 256); returns its length. */
+/* Copy its log to terms (room for SCRIPTED_LOG_MAX); returns its length. */
 int scripted_log(scripted *s, int peer, int *terms);
 
 /* The next request from S0 to peer of kind (pre-votes are skipped unless
