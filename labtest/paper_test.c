@@ -24,15 +24,8 @@
 
 /* ---- helpers ---- */
 
-/* A failure in a helper also names the test's line that called it
- * (report.h; the calls go through CALLED_FROM, below). */
-#define require(cond, ...)                            \
-	do {                                          \
-		if (!(cond)) {                        \
-			report_failure();             \
-			ck_abort_msg(__VA_ARGS__);    \
-		}                                     \
-	} while (0)
+/* The tests call these through CALLED_FROM (below), so that a failure in
+ * one (require) also names the test's line. */
 
 /* S0 fresh, among n-1 scripted peers that refuse it votes and pre-votes:
  * a Raft with pre-vote then keeps its term while the test plays leader. */

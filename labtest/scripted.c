@@ -10,16 +10,6 @@
 #include "../labgob/labgob.h"
 #include "../raft_harness.h"
 #include "../util.h"
-#include "report.h"
-
-/* A failure here also names the test's line that called in (report.h). */
-#define require(cond, ...)                            \
-	do {                                          \
-		if (!(cond)) {                        \
-			report_failure();             \
-			ck_abort_msg(__VA_ARGS__);    \
-		}                                     \
-	} while (0)
 
 static const char *const methods[] = { "Raft.RequestVote", "Raft.AppendEntries",
 				       "Raft.InstallSnapshot" };

@@ -21,12 +21,25 @@
 #ifndef SCRIPTED_H
 #define SCRIPTED_H
 
+#include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../raft.h"
+#include "report.h"
+
+/* A failed check in a helper (here or in a test file): Check's failure,
+ * which also names the test's line that called the helper through
+ * CALLED_FROM (called_from.h, report.h). */
+#define require(cond, ...)                         \
+	do {                                       \
+		if (!(cond)) {                     \
+			report_failure();          \
+			ck_abort_msg(__VA_ARGS__); \
+		}                                  \
+	} while (0)
 
 #define SCRIPTED_MAX_PEERS 5
 #define SCRIPTED_LOG_MAX 256 /* entries in a scripted peer's log */
