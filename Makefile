@@ -32,6 +32,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 LIB_SRCS  := util.c chan.c persister.c labgob/labgob.c labrpc/labrpc.c raft_harness.c raft.c
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
+             labtest/scripted.c labtest/paper_test.c \
              labtest/tester_test.c labtest/tools_test.c \
              labgob/test_test.c labrpc/test_test.c porcupine/checker_test.c
 # Lab 3's linearizability checker (porcupine/) and its models (models/).

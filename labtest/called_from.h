@@ -1,8 +1,9 @@
 /* called_from.h: test_test.c calls the tester's helpers through these
  * macros, so that each call notes its line first (report.h): a failure
  * inside the helper then names the line in test_test.c too.  Include it
- * in test_test.c only, after config.h.  A name in parentheses,
- * (cfg_one)(...), calls the function without noting the line. */
+ * in a test file only (paper_test.c wraps its own helpers with
+ * CALLED_FROM).  A name in parentheses, (cfg_one)(...), calls the
+ * function without noting the line. */
 #ifndef CALLED_FROM_H
 #define CALLED_FROM_H
 

@@ -9,7 +9,8 @@
  *     test says so (items 1 and 2: the applier's timing is the bug);
  *   - one real peer (S0) among scripted ones: S1 and S2 are test services
  *     that answer as the test decides, and the test itself can call S0's
- *     handlers as any peer would, with any arguments.
+ *     handlers as any peer would, with any arguments (scripted.h, shared
+ *     with the paper suite).
  * None of these names ends in 2A-2D: RUN=2B runs exactly the lab's tests. */
 #define _GNU_SOURCE
 #include <check.h>
@@ -21,6 +22,7 @@
 #include "../raftstate.h"
 #include "config.h"
 #include "registry.h"
+#include "scripted.h"
 
 /* ---- process figures ---- */
 
@@ -127,109 +129,14 @@ static void cluster_free(cluster *c)
 	free(c);
 }
 
-/* ---- one real peer (S0) among scripted ones ---- */
+/* ---- one real peer (S0) among scripted ones (scripted.h) ---- */
 
-typedef struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int votes_asked;    /* real RequestVotes */
-	int prevotes_asked;
-	bool hold_prevote;  /* the next pre-vote waits for release, then is granted */
-	bool holding, released;
-} fake_peer;
-
-/* The scripted peers stay in term 1 and refuse every vote, except a
- * pre-vote they were told to hold and then grant. */
+/* The scripted peers stay in term 1 and refuse every vote and
+ * AppendEntries. */
 #define FAKE_TERM 1
 
-static int fake_request_vote(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
-{
-	fake_peer *f = rcvr;
-	int term, cand, last_index, last_term;
-	bool pre;
-	labgob_get_int(args, &term, 0, INT32_MAX);
-	labgob_get_int(args, &cand, 0, INT32_MAX);
-	labgob_get_int(args, &last_index, 0, INT32_MAX);
-	labgob_get_int(args, &last_term, -1, INT32_MAX);
-	labgob_get_bool(args, &pre);
-	if (labgob_decoder_finish(args) != LABGOB_OK)
-		return -1;
-	bool grant = false;
-	pthread_mutex_lock(&f->mu);
-	if (pre)
-		f->prevotes_asked++;
-	else
-		f->votes_asked++;
-	if (pre && f->hold_prevote) {
-		f->hold_prevote = false;
-		f->holding = true;
-		pthread_cond_broadcast(&f->cv);
-		while (!f->released)
-			pthread_cond_wait(&f->cv, &f->mu);
-		grant = true;
-	}
-	pthread_mutex_unlock(&f->mu);
-	labgob_put_int(reply, FAKE_TERM);
-	labgob_put_bool(reply, grant);
-	return 0;
-}
-
-static int fake_append_entries(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
-{
-	(void)rcvr;
-	(void)args;
-	labgob_put_int(reply, FAKE_TERM);
-	labgob_put_bool(reply, false);
-	labgob_put_int(reply, -1);
-	labgob_put_int(reply, 0);
-	labgob_put_int(reply, 1);
-	return 0;
-}
-
-static int fake_install_snapshot(void *rcvr, labgob_decoder *args, labgob_encoder *reply)
-{
-	(void)rcvr;
-	(void)args;
-	labgob_put_int(reply, FAKE_TERM);
-	return 0;
-}
-
-static const labrpc_method fake_methods[] = {
-	{ "RequestVote", fake_request_vote },
-	{ "AppendEntries", fake_append_entries },
-	{ "InstallSnapshot", fake_install_snapshot },
-};
-
-typedef struct {
-	labrpc_net *net;
-	Raft *rf;            /* S0 */
-	Persister *ps;
-	Chan *ch;
-	pthread_t reader;
-	pthread_mutex_t mu;
-	int applied;         /* the last index S0 delivered */
-	fake_peer fake[3];   /* S1, S2 */
-	labrpc_end *to_s0;   /* the test's own end to S0 */
-} scripted;
-
-/* Reads S0's apply channel, as a service would. */
-static void *scripted_reader(void *arg)
-{
-	scripted *s = arg;
-	ApplyMsg m;
-	while (chan_recv(s->ch, &m)) {
-		pthread_mutex_lock(&s->mu);
-		if (m.command_valid)
-			s->applied = m.command_index;
-		else if (m.snapshot_valid)
-			s->applied = m.snapshot_index;
-		pthread_mutex_unlock(&s->mu);
-		apply_msg_free(&m);
-	}
-	return NULL;
-}
-
-/* A persisted state: currentTerm term, no vote, an empty log. */
+/* A persisted state of our raft.c: currentTerm term, no vote, an empty
+ * log. */
 static void save_term(Persister *ps, int term)
 {
 	labgob_encoder e;
@@ -243,168 +150,19 @@ static void save_term(Persister *ps, int term)
 	labgob_encoder_free(&e);
 }
 
-static scripted *scripted_make(void)
+/* S0 in term 1, among peers of term 1 that refuse it everything. */
+static scripted *stubborn_make(void)
 {
-	scripted *s = xcalloc(1, sizeof *s);
-	pthread_mutex_init(&s->mu, NULL);
-	s->net = labrpc_make_network(random_seed());
-	labrpc_end *ends[3];
-	for (int j = 0; j < 3; j++) {
-		char end[16], srv[16];
-		snprintf(end, sizeof end, "s0-%d", j);
-		snprintf(srv, sizeof srv, "%d", j);
-		ends[j] = labrpc_make_end(s->net, end);
-		labrpc_connect(s->net, end, srv);
-		labrpc_enable(s->net, end, true);
-	}
+	Persister *ps = persister_make();
+	save_term(ps, FAKE_TERM);
+	scripted *s = scripted_make(3, ps);
+	persister_release(ps);
 	for (int j = 1; j < 3; j++) {
-		fake_peer *f = &s->fake[j];
-		pthread_mutex_init(&f->mu, NULL);
-		pthread_cond_init(&f->cv, NULL);
-		labrpc_server *srv = labrpc_make_server();
-		labrpc_server_add_service(srv, labrpc_make_service("Raft", f, fake_methods, 3, NULL));
-		char name[16];
-		snprintf(name, sizeof name, "%d", j);
-		labrpc_add_server(s->net, name, srv);
+		scripted_set_term(s, j, FAKE_TERM);
+		scripted_set_prevote(s, j, POLICY_REFUSE);
+		scripted_set(s, j, MSG_APPEND, POLICY_REFUSE);
 	}
-	s->ps = persister_make();
-	save_term(s->ps, FAKE_TERM);
-	s->ch = chan_make(sizeof(ApplyMsg));
-	pthread_create(&s->reader, NULL, scripted_reader, s);
-	char err[256];
-	s->rf = raft_make(ends, 3, 0, s->ps, s->ch, random_seed(), err, sizeof err);
-	ck_assert_msg(s->rf != NULL, "%s", err);
-	labrpc_server *srv = labrpc_make_server();
-	labrpc_server_add_service(srv, raft_service(s->rf));
-	labrpc_add_server(s->net, "0", srv);
-	s->to_s0 = labrpc_make_end(s->net, "test-0");
-	labrpc_connect(s->net, "test-0", "0");
-	labrpc_enable(s->net, "test-0", true);
 	return s;
-}
-
-static void scripted_free(scripted *s)
-{
-	for (int j = 1; j < 3; j++) {
-		pthread_mutex_lock(&s->fake[j].mu);
-		s->fake[j].released = true;
-		pthread_cond_broadcast(&s->fake[j].cv);
-		pthread_mutex_unlock(&s->fake[j].mu);
-	}
-	raft_kill(s->rf);
-	labrpc_cleanup(s->net);
-	chan_close(s->ch);
-	pthread_join(s->reader, NULL);
-	raft_release(s->rf);
-	labrpc_free(s->net);
-	chan_free(s->ch);
-	persister_release(s->ps);
-	for (int j = 1; j < 3; j++) {
-		pthread_mutex_destroy(&s->fake[j].mu);
-		pthread_cond_destroy(&s->fake[j].cv);
-	}
-	pthread_mutex_destroy(&s->mu);
-	free(s);
-}
-
-/* Call S0's method with the encoded arguments; false when no reply came. */
-static bool call_s0(scripted *s, const char *method, labgob_encoder *args, labgob_decoder *d,
-		    uint8_t **reply)
-{
-	size_t len;
-	bool ok = labrpc_call(s->to_s0, method, args->buf, args->len, reply, &len);
-	labgob_encoder_free(args);
-	if (ok)
-		labgob_decoder_init(d, *reply, len);
-	return ok;
-}
-
-/* RequestVote to S0; false when no reply came. */
-static bool s0_request_vote(scripted *s, int term, int cand, bool pre, bool *granted)
-{
-	labgob_encoder e;
-	labgob_encoder_init(&e);
-	labgob_put_int(&e, term);
-	labgob_put_int(&e, cand);
-	labgob_put_int(&e, 100); /* a long log: up to date */
-	labgob_put_int(&e, term);
-	labgob_put_bool(&e, pre);
-	labgob_decoder d;
-	uint8_t *reply = NULL;
-	bool ok = call_s0(s, "Raft.RequestVote", &e, &d, &reply);
-	if (ok) {
-		int rterm;
-		labgob_get_int(&d, &rterm, 0, INT32_MAX);
-		labgob_get_bool(&d, granted);
-		ck_assert(labgob_decoder_finish(&d) == LABGOB_OK);
-	}
-	free(reply);
-	return ok;
-}
-
-/* AppendEntries to S0 from S2 with one entry per term in terms (each
- * command "e<i>"); false when no reply came, else *success. */
-static bool s0_append(scripted *s, int term, int prev, int prev_term, int n, const int *terms,
-		      int commit, bool *success)
-{
-	labgob_encoder e;
-	labgob_encoder_init(&e);
-	labgob_put_int(&e, term);
-	labgob_put_int(&e, 2);
-	labgob_put_int(&e, prev);
-	labgob_put_int(&e, prev_term);
-	labgob_put_count(&e, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		char cmd[16];
-		int len = snprintf(cmd, sizeof cmd, "e%d", prev + 1 + i);
-		labgob_put_int(&e, terms[i]);
-		labgob_put_bytes(&e, cmd, (size_t)len);
-	}
-	labgob_put_int(&e, commit);
-	labgob_decoder d;
-	uint8_t *reply = NULL;
-	bool ok = call_s0(s, "Raft.AppendEntries", &e, &d, &reply);
-	if (ok) {
-		int rterm, x;
-		labgob_get_int(&d, &rterm, 0, INT32_MAX);
-		labgob_get_bool(&d, success);
-		labgob_get_int(&d, &x, -1, INT32_MAX);
-		labgob_get_int(&d, &x, 0, INT32_MAX);
-		labgob_get_int(&d, &x, 0, INT32_MAX);
-		ck_assert(labgob_decoder_finish(&d) == LABGOB_OK);
-	}
-	free(reply);
-	return ok;
-}
-
-/* InstallSnapshot to S0 from S2; false when no reply came. */
-static bool s0_install_snapshot(scripted *s, int term, int last_index, int last_term)
-{
-	labgob_encoder e;
-	labgob_encoder_init(&e);
-	labgob_put_int(&e, term);
-	labgob_put_int(&e, 2);
-	labgob_put_int(&e, last_index);
-	labgob_put_int(&e, last_term);
-	labgob_put_bytes(&e, "snapshot", 8);
-	labgob_decoder d;
-	uint8_t *reply = NULL;
-	bool ok = call_s0(s, "Raft.InstallSnapshot", &e, &d, &reply);
-	free(reply);
-	return ok;
-}
-
-static void s0_wait_applied(scripted *s, int index)
-{
-	int got = 0;
-	for (int64_t t0 = now_ms(); now_ms() - t0 < 3000; sleep_ms(5)) {
-		pthread_mutex_lock(&s->mu);
-		got = s->applied;
-		pthread_mutex_unlock(&s->mu);
-		if (got >= index)
-			return;
-	}
-	ck_abort_msg("S0 applied %d, not %d, within 3 s", got, index);
 }
 
 /* S0's persisted state must read back, as raft_make will read it. */
@@ -860,41 +618,25 @@ END_TEST
 
 START_TEST(TestStalePreVote)
 {
-	scripted *s = scripted_make();
-	fake_peer *f1 = &s->fake[1];
-	pthread_mutex_lock(&f1->mu);
-	f1->hold_prevote = true;
-	pthread_mutex_unlock(&f1->mu);
+	scripted *s = stubborn_make();
+	scripted_set_prevote(s, 1, POLICY_HOLD);
 
 	/* S0's election timer fires: its pre-vote request to S1 is held
 	 * (as a slow network would), S2 refuses. */
-	int64_t t0 = now_ms();
-	pthread_mutex_lock(&f1->mu);
-	while (!f1->holding) {
-		pthread_mutex_unlock(&f1->mu);
-		ck_assert_msg(now_ms() - t0 < 3000, "S0 asked for no pre-vote in 3 s");
-		sleep_ms(5);
-		pthread_mutex_lock(&f1->mu);
-	}
-	pthread_mutex_unlock(&f1->mu);
+	msg *pre = scripted_next(s, 1, MSG_VOTE, true, 3000);
+	ck_assert_msg(pre != NULL, "S0 asked for no pre-vote in 3 s");
 
 	/* S2, leader of term 1, is heard: the round is over. */
 	bool success = false;
-	ck_assert(s0_append(s, FAKE_TERM, 0, 0, 0, NULL, 0, &success));
+	ck_assert(s0_append(s, 2, FAKE_TERM, 0, 0, 0, NULL, 0, &success, NULL));
 	ck_assert(success);
 
 	/* S1's grant arrives late; it must not start an election against
 	 * the leader just heard. */
-	pthread_mutex_lock(&f1->mu);
-	f1->released = true;
-	pthread_cond_broadcast(&f1->cv);
-	pthread_mutex_unlock(&f1->mu);
+	scripted_answer(s, pre, FAKE_TERM, true);
 	sleep_ms(200);
-	int term;
-	raft_get_state(s->rf, &term);
-	pthread_mutex_lock(&f1->mu);
-	int votes = f1->votes_asked;
-	pthread_mutex_unlock(&f1->mu);
+	int term = s0_term(s);
+	int votes = scripted_count(s, 1, MSG_VOTE, false);
 	ck_assert_msg(term == FAKE_TERM && votes == 0,
 		      "a stale pre-vote grant started an election: S0 in term %d, %d vote requests",
 		      term, votes);
@@ -906,34 +648,34 @@ END_TEST
 
 START_TEST(TestBadTermsRefused)
 {
-	scripted *s = scripted_make();
+	scripted *s = stubborn_make();
 	bool success = false;
 	raft_status st;
 
 	/* An entry of a term above the message's own. */
 	int high[] = { 5 };
-	s0_append(s, FAKE_TERM, 0, 0, 1, high, 0, &success);
+	s0_append(s, 2, FAKE_TERM, 0, 0, 1, high, 0, &success, NULL);
 	assert_state_decodes(s, "an entry of term 5 in a term-1 AppendEntries");
 	raft_get_status(s->rf, &st);
 	ck_assert_msg(st.last_index == 0, "S0 took an entry of term 5 from a leader of term 1");
 
 	/* Terms that go down. */
 	int down[] = { 1, 0 };
-	s0_append(s, FAKE_TERM, 0, 0, 2, down, 0, &success);
+	s0_append(s, 2, FAKE_TERM, 0, 0, 2, down, 0, &success, NULL);
 	assert_state_decodes(s, "entries of terms 1, 0");
 	raft_get_status(s->rf, &st);
 	ck_assert_msg(st.last_index == 0, "S0 took entries whose terms go down");
 
 	/* A snapshot whose last term is above the message's. */
-	s0_install_snapshot(s, FAKE_TERM, 5, 3);
+	s0_install_snapshot(s, 2, FAKE_TERM, 5, 3, "snapshot", NULL);
 	assert_state_decodes(s, "a snapshot of term 3 in a term-1 InstallSnapshot");
 	raft_get_status(s->rf, &st);
 	ck_assert_msg(st.base_index == 0, "S0 installed a snapshot of term 3 from term 1");
 
 	/* Good entries are taken, committed and snapshotted. */
 	int ones[] = { 1, 1, 1 };
-	ck_assert(s0_append(s, FAKE_TERM, 0, 0, 3, ones, 3, &success) && success);
-	s0_wait_applied(s, 3);
+	ck_assert(s0_append(s, 2, FAKE_TERM, 0, 0, 3, ones, 3, &success, NULL) && success);
+	ck_assert_msg(s0_wait_applied(s, 3, 3000), "S0 did not apply index 3 within 3 s");
 	raft_snapshot(s->rf, 3, "snap", 4);
 	raft_get_status(s->rf, &st);
 	ck_assert_int_eq(st.base_index, 3);
@@ -942,7 +684,7 @@ START_TEST(TestBadTermsRefused)
 	 * 0 at index 3, where the snapshot says 1), and go on below its
 	 * term: the part after the snapshot would go down. */
 	int zeros[] = { 0, 0, 0 };
-	s0_append(s, FAKE_TERM, 1, 0, 3, zeros, 3, &success);
+	s0_append(s, 2, FAKE_TERM, 1, 0, 3, zeros, 3, &success, NULL);
 	assert_state_decodes(s, "entries that disagree with the snapshot");
 	raft_get_status(s->rf, &st);
 	ck_assert_msg(st.last_index == 3, "S0 took entries that disagree with its snapshot");
@@ -971,18 +713,18 @@ END_TEST
 
 START_TEST(TestKilledPeerSilent)
 {
-	scripted *s = scripted_make();
+	scripted *s = stubborn_make();
 	raft_kill(s->rf); /* its server stays registered */
 	size_t len0, len1;
 	uint8_t *before = persister_read_raft_state(s->ps, &len0);
 
 	bool granted = false, success = false;
 	int terms[] = { 7, 7 };
-	ck_assert_msg(!s0_request_vote(s, 7, 1, false, &granted),
+	ck_assert_msg(!s0_request_vote(s, 1, 7, 100, 7, &granted, NULL),
 		      "a killed peer answered a RequestVote (granted %d)", granted);
-	ck_assert_msg(!s0_append(s, 7, 0, 0, 2, terms, 0, &success),
+	ck_assert_msg(!s0_append(s, 2, 7, 0, 0, 2, terms, 0, &success, NULL),
 		      "a killed peer answered an AppendEntries (success %d)", success);
-	ck_assert_msg(!s0_install_snapshot(s, 7, 4, 7), "a killed peer answered an InstallSnapshot");
+	ck_assert_msg(!s0_install_snapshot(s, 2, 7, 4, 7, "snapshot", NULL), "a killed peer answered an InstallSnapshot");
 
 	uint8_t *after = persister_read_raft_state(s->ps, &len1);
 	ck_assert_msg(len0 == len1 && memcmp(before, after, len0) == 0,

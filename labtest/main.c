@@ -49,6 +49,7 @@ static const test_group *const groups[] = {
 	&raft_persist,
 #endif
 	&raft,
+	&paper, /* beyond the lab: each rule of the paper */
 #ifdef WITH_HARDENING_TEST
 	&hardening,
 #endif
@@ -195,8 +196,10 @@ static void write_failure(FILE *out, const char *name, double secs, TestResult *
 	int line;
 	const char *file = base_name(tr_lfile(tr));
 	fprintf(out, "    ");
-	/* A failure inside a helper also names the call in test_test.c. */
-	if (report_failed_at(site, sizeof site, &line) && strcmp(base_name(site), file) != 0)
+	/* A failure inside a helper also names the call in the test (a
+	 * helper of the same file too, when the lines differ). */
+	if (report_failed_at(site, sizeof site, &line) &&
+	    (strcmp(base_name(site), file) != 0 || line != tr_lno(tr)))
 		fprintf(out, "%s:%d: ", base_name(site), line);
 	fprintf(out, "%s:%d: %s%s\n", file, tr_lno(tr),
 		tr_rtype(tr) == CK_ERROR ? "(after this point) " : "", tr_msg(tr));

@@ -33,7 +33,8 @@ class TestHandout(unittest.TestCase):
         r = self.made
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         for f in ("raft.c", "raft.h", "raft_harness.c", "Makefile", "README.md", "notes.md",
-                  "labtest/test_test.c", "labtest/config.c", "labrpc/labrpc.c"):
+                  "labtest/test_test.c", "labtest/config.c", "labrpc/labrpc.c",
+                  "labtest/paper_test.c", "labtest/scripted.c"):
             self.assertTrue(os.path.exists(os.path.join(self.dir, f)), f)
         for f in ("handout", "labtest/raft_persist_test.c", "labtest/hardening_test.c",
                   "tools/test_handout.py"):
@@ -42,7 +43,9 @@ class TestHandout(unittest.TestCase):
             skeleton = f.read()
         self.assertIn("Your code here (2A)", skeleton)
         with open(os.path.join(self.dir, "README.md")) as f:
-            self.assertIn("Where to start", f.read())
+            readme = f.read()
+        self.assertIn("Where to start", readme)
+        self.assertIn("make test RUN=paper", readme)
         with open(os.path.join(self.dir, "notes.md")) as f:
             notes = f.read()
         # The course notes' lists and questions, none of our answers.
@@ -74,6 +77,11 @@ class TestHandout(unittest.TestCase):
         self.assertIn("\nverdict: UNFINISHED: no leader was ever elected: is 2A done?\n", r.stdout)
         self.assertNotIn("VIOLATION", r.stdout)
 
+    def test_2b_skeleton_fails_the_paper_suite_by_rule(self):
+        r = make("test", "RUN=TestPaperOneVotePerTerm", cwd=self.dir)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("S0, in term 0, refused S1 its vote for term 2", r.stdout)
+
     def test_3_our_raft_passes_2A(self):
         d = os.path.join(self.tmp.name, "solved")
         shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
@@ -82,6 +90,11 @@ class TestHandout(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("100%: Checks: 3, Failures: 0, Errors: 0", r.stdout)
         self.assertRegex(r.stdout, r"\nok  \traft\t\d+\.\ds\n$")
+        # The bonus suite runs in a student's tree (a few of its tests).
+        r = make("test", "RUN=TestPaper(OneVotePerTerm|VotedForSurvivesRestart|"
+                 "LeaderCommitsOnlyCurrentTerm)", cwd=d)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("100%: Checks: 3, Failures: 0, Errors: 0", r.stdout)
 
     def test_refuses_a_folder_in_use(self):
         r = make("handout", "DIR=" + ROOT)
