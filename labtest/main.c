@@ -43,7 +43,7 @@
 /* The decoder tests test this project's raft.c; a student's tree (make
  * handout) has neither them nor the decoder. */
 static const test_group *const groups[] = {
-	&labgob, &chan, &persister, &labrpc,
+	&labgob, &chan, &goroutine, &persister, &labrpc,
 #ifdef WITH_RAFT_PERSIST_TEST
 	&raft_persist,
 #endif
