@@ -48,6 +48,7 @@ static const test_group *const groups[] = {
 	&raft_persist,
 #endif
 	&raft,
+	&kill_test, /* what Kill must do in C (a student's tree has them too) */
 #ifdef WITH_HARDENING_TEST
 	&hardening,
 #endif

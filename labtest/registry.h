@@ -36,7 +36,7 @@ typedef struct {
 /* The lab's limit on a single test. */
 #define LAB_TEST_TIMEOUT 120.0
 
-extern const test_group labgob, chan, goroutine, persister, labrpc, raft_persist, raft, hardening, tester, tools,
+extern const test_group labgob, chan, goroutine, persister, labrpc, raft_persist, raft, kill_test, hardening, tester, tools,
 	dsim;
 
 #endif
