@@ -26,7 +26,7 @@
 
 /* Room for a function's argument in the worker itself; a bigger one is
  * allocated. */
-#define ARG_INLINE 64
+#define ARG_INLINE 128
 /* Workers carry an RPC call and its reply handler; labrpc's and the
  * tester's stacks are small.  Many may exist at once (one per call a
  * partitioned peer has in flight), so they get less than glibc's 8 MB. */
@@ -174,6 +174,11 @@ bool go_killed(const go_group *g)
 	return atomic_load(&g->killed);
 }
 
+const atomic_bool *go_kill_flag(const go_group *g)
+{
+	return &g->killed;
+}
+
 /* Every function has returned and nothing can start: make the idle
  * workers exit and join them (g->mu held, released while joining). */
 static void retire_workers(go_group *g)
@@ -208,6 +213,12 @@ void go_group_free(go_group *g)
 {
 	if (g == NULL)
 		return;
+	if (g->all != NULL && !g->joined) {
+		/* Its threads would go on using what we free. */
+		fprintf(stderr, "go_group_free: the group's threads still run: call go_kill, then "
+				"go_wait, before freeing it\n");
+		abort();
+	}
 	for (worker *w = g->all, *next; w; w = next) {
 		next = w->next_all;
 		pthread_cond_destroy(&w->cv);

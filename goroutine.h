@@ -18,6 +18,7 @@
 #ifndef GOROUTINE_H
 #define GOROUTINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,12 +46,16 @@ void go_kill(go_group *g);
 /* Whether go_kill(g) has been called (an atomic load: no lock needed). */
 bool go_killed(const go_group *g);
 
+/* The flag itself, for chan_send_unless: a send that Kill calls off. */
+const atomic_bool *go_kill_flag(const go_group *g);
+
 /* Wait until every function started in g has returned.  After go_kill,
  * also end and join the group's threads: when it returns nothing of g
  * runs any more.  Several threads may wait at once. */
 void go_wait(go_group *g);
 
-/* Free a group that was killed and waited for. */
+/* Free a group that was killed and waited for (one whose threads still
+ * run is a bug: it aborts with a message). */
 void go_group_free(go_group *g);
 
 #endif

@@ -2,15 +2,16 @@
  * section 7) and the course notes.  notes.md points from each note to the
  * function here that carries it out.
  *
- * Threads: a ticker (election timeouts, heartbeats and the leader's quorum
- * check: a sleep loop that sleeps until its next deadline),
- * an applier (woken by a condition variable, it sends committed entries on
- * the apply channel with the mutex released, when the thread that committed
- * them could not hand them straight to a waiting service: "the apply
- * path"), and a pool of sender threads that each carry one RPC at a time,
- * like Go's goroutine per call, reused.  One mutex (rf->mu) guards all the
- * state.  It is never held across an RPC, an apply-channel send, or a
- * sleep, and the busy paths make their wake-ups after releasing it. */
+ * Threads, all started with go_start (goroutine.h) in the peer's group,
+ * which Kill ends and waits for: a ticker (election timeouts, heartbeats
+ * and the leader's quorum check: a loop that sleeps until its next
+ * deadline, holding no lock while it sleeps), an applier (woken by a
+ * condition variable, it sends committed entries on the apply channel
+ * with the mutex released, when the thread that committed them could not
+ * hand them straight to a waiting service: "the apply path"), and one
+ * call per RPC, as Go's `go rf.sendAppendEntries(...)`.  One mutex
+ * (rf->mu) guards all the state.  It is never held across an RPC, an
+ * apply-channel send, or a sleep. */
 #define _GNU_SOURCE
 #include "raft.h"
 #include "raftstate.h"
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "goroutine.h"
 #include "labgob/labgob.h"
 #include "util.h"
 
@@ -33,10 +35,6 @@
 #define ELECTION_TIMEOUT_MIN_MS 300
 #define ELECTION_TIMEOUT_SPAN_MS 150
 #define TICK_MS 10
-/* How long an AppendEntries in flight holds back the next one to the same
- * follower (coalescing).  A reply takes microseconds, or up to 27 ms on an
- * unreliable network; a call that takes longer is probably lost or stuck in
- * labrpc's long delay, and waiting for it would stall replication. */
 /* A leader that has heard from no majority for this long steps down
  * (check quorum, Raft thesis 6.2).  It is shorter than the shortest
  * election timeout: by the time the others can have elected a successor,
@@ -57,11 +55,15 @@
  * every PROBE_MS, not only once its majority has been quiet for a
  * heartbeat. */
 #define RTT_MEMORY_MS 5000
+/* How long an AppendEntries in flight holds back the next one to the same
+ * follower (coalescing).  A reply takes microseconds, or up to 27 ms on an
+ * unreliable network; a call that takes longer is probably lost or stuck in
+ * labrpc's long delay, and waiting for it would stall replication. */
 #ifndef REPLY_WAIT_MS
 #define REPLY_WAIT_MS 30
 #endif
 /* What a follower that cannot be reached may cost.  labrpc holds a call
- * to it (and the sender thread making it) for up to 7 s, so sending it the
+ * to it (and the thread making it) for up to 7 s, so sending it the
  * whole unacknowledged tail every REPLY_WAIT_MS would pile up hundreds of
  * threads and copies of the log.  Instead: one AppendEntries carries at
  * most MAX_APPEND_BYTES of entries (at least one entry); a follower that
@@ -70,7 +72,7 @@
  * InstallSnapshot calls to one peer are under way at once (more wait for
  * one to return).  About 20 calls are in flight to a cut-off follower at
  * the heartbeat rate, so the cap rarely binds; it is what bounds the
- * sender pool.  RequestVotes are not held back (an election must reach
+ * threads making calls.  RequestVotes are not held back (an election must reach
  * every peer it can): the election timer already limits them to one per
  * peer every 300 ms, so at most about 25 can be stuck at once. */
 #define MAX_APPEND_BYTES (64 * 1024)
@@ -95,8 +97,10 @@ static const char *const rpc_methods[] = { "Raft.RequestVote", "Raft.AppendEntri
 					   "Raft.InstallSnapshot" };
 
 /* One RPC on its way: its encoded arguments and what the reply handler
- * needs to know about what was sent. */
+ * needs to know about what was sent.  go_start copies it to the thread
+ * that makes the call. */
 typedef struct {
+	struct Raft *rf;
 	rpc_kind kind;
 	int peer;
 	int term;        /* the term it was sent in */
@@ -104,31 +108,16 @@ typedef struct {
 	int nentries;    /* AppendEntries: entries carried */
 	int last_index;  /* InstallSnapshot: lastIncludedIndex */
 	uint64_t seq;    /* AppendEntries/InstallSnapshot: sent_seq when sent */
-	int64_t sent_ms; /* when it was handed to a sender */
+	int64_t sent_ms; /* when it was started */
 	bool pre_vote;   /* RequestVote: a pre-vote */
 	int round;       /* RequestVote: the election round it belongs to */
 	uint8_t *args;
 	size_t args_len;
 } rpc_job;
 
-typedef struct sender {
-	pthread_t tid;
-	pthread_cond_t cv;
-	struct Raft *rf;
-	rpc_job *job;
-	struct sender *next_idle, *next_all;
-} sender;
-
-/* Wake-ups an entry point collects while it holds rf->mu, to make once it
- * has let go (unlock_and_wake()). */
-#define MAX_COLLECTED_WAKES 8
-
 struct Raft {
 	pthread_mutex_t mu;
-	atomic_bool dead;
-	bool joined;            /* Kill has begun joining the threads */
-	bool kill_done;         /* and has joined them all */
-	pthread_cond_t kill_cv; /* a second Kill waits here for the first */
+	go_group *group;        /* its threads, and the killed flag (goroutine.h) */
 
 	labrpc_end **peers;
 	int npeers;
@@ -178,17 +167,19 @@ struct Raft {
 	int *in_flight;         /* AppendEntries/InstallSnapshot under way, per peer */
 	int64_t heartbeat_due_ms;
 
-	pthread_t ticker, applier;
 	pthread_cond_t apply_cv;
-	pthread_cond_t ticker_cv;   /* Kill wakes the ticker's sleep */
-	sender *idle_senders, *senders;
 
-	/* Wake-ups held back until rf->mu is released (collect_wakes()). */
+	/* The applier's wake-up, held back until rf->mu is released
+	 * (collect_wakes()). */
 	bool collecting;
-	sender *senders_to_wake[MAX_COLLECTED_WAKES];
-	int nsenders_to_wake;
 	bool applier_to_wake;
 };
+
+/* rf.killed() */
+static bool killed(const Raft *rf)
+{
+	return go_killed(rf->group);
+}
 
 /* ---- the log: all index arithmetic lives here ---- */
 
@@ -529,10 +520,8 @@ static void become_leader(Raft *rf)
 	int64_t now = now_ms();
 	for (int p = 0; p < rf->npeers; p++)
 		rf->last_ack_ms[p] = now; /* a fresh leader gets a full period */
-	/* Tell everyone at once, so no one else times out; the ticker,
-	 * asleep until the election deadline, now has a nearer one. */
+	/* Tell everyone at once, so no one else times out. */
 	rf->heartbeat_due_ms = now + HEARTBEAT_MS;
-	pthread_cond_signal(&rf->ticker_cv);
 	for (int p = 0; p < rf->npeers; p++)
 		if (p != rf->me)
 			replicate_to(rf, p, true);
@@ -540,30 +529,22 @@ static void become_leader(Raft *rf)
 
 static bool deliver_directly(Raft *rf);
 
-/* ---- wake-ups after the unlock ----
+/* ---- the applier's wake-up after the unlock ----
  *
  * glibc does not hand a mutex over to the thread a signal wakes: woken
- * while we still hold rf->mu, it runs only to sleep again on the mutex,
- * a second hand-off as dear as the first.  The busy entry points (Start,
- * a sender handling its reply, the AppendEntries handler) therefore call
- * collect_wakes() once they hold rf->mu, and the sender and applier
- * wake-ups they cause wait in rf until unlock_and_wake() has released the
- * mutex.  Elsewhere they happen at once. */
+ * while we still hold rf->mu, the applier would run only to sleep again on
+ * the mutex, a second hand-off as dear as the first.  The busy entry points
+ * (Start, a reply, the AppendEntries handler) therefore call collect_wakes()
+ * once they hold rf->mu, and the applier's wake-up they cause waits until
+ * unlock_and_wake() has released the mutex.  (The RPCs they start are
+ * woken after the unlock by go_start itself.) */
 
-/* From here to unlock_and_wake(), wake-ups wait for the unlock (rf->mu
- * held; every way out of the critical section must be unlock_and_wake()). */
+/* From here to unlock_and_wake(), the applier's wake-up waits for the
+ * unlock (rf->mu held; every way out of the critical section must be
+ * unlock_and_wake()). */
 static void collect_wakes(Raft *rf)
 {
 	rf->collecting = true;
-}
-
-/* s has a job (rf->mu held). */
-static void wake_sender(Raft *rf, sender *s)
-{
-	if (rf->collecting && rf->nsenders_to_wake < MAX_COLLECTED_WAKES)
-		rf->senders_to_wake[rf->nsenders_to_wake++] = s;
-	else
-		pthread_cond_signal(&s->cv);
 }
 
 /* There is something to apply (rf->mu held). */
@@ -575,24 +556,16 @@ static void wake_applier(Raft *rf)
 		pthread_cond_signal(&rf->apply_cv);
 }
 
-/* Release rf->mu, then make the wake-ups collected since
- * collect_wakes(): the senders first, so that their RPCs are on their
- * way, then the apply path, which hands new entries to a waiting service
- * itself rather than wake the applier thread for them.  Senders and
- * condition variables live as long as rf, so they may be signalled after
- * the unlock. */
+/* Release rf->mu, then the apply path, if there is something to apply:
+ * it hands new entries to a waiting service itself rather than wake the
+ * applier thread for them.  The condition variable lives as long as rf,
+ * so it may be signalled after the unlock. */
 static void unlock_and_wake(Raft *rf)
 {
-	sender *wake[MAX_COLLECTED_WAKES];
-	int n = rf->nsenders_to_wake;
-	memcpy(wake, rf->senders_to_wake, (size_t)n * sizeof *wake);
 	bool applier = rf->applier_to_wake;
 	rf->collecting = false;
-	rf->nsenders_to_wake = 0;
 	rf->applier_to_wake = false;
 	pthread_mutex_unlock(&rf->mu);
-	for (int i = 0; i < n; i++)
-		pthread_cond_signal(&wake[i]->cv);
 	if (!applier)
 		return;
 	pthread_mutex_lock(&rf->mu);
@@ -602,9 +575,9 @@ static void unlock_and_wake(Raft *rf)
 		pthread_cond_signal(&rf->apply_cv);
 }
 
-/* ---- sending RPCs through the sender pool ---- */
+/* ---- sending RPCs: go rf.call(job) ---- */
 
-static void *sender_main(void *arg);
+static void call_peer(void *arg);
 
 /* Room for one more AppendEntries or InstallSnapshot to peer (rf->mu
  * held). */
@@ -613,42 +586,23 @@ static bool can_send_to(Raft *rf, int peer)
 	return rf->in_flight[peer] < MAX_IN_FLIGHT;
 }
 
-/* Hand job to an idle sender thread, or start one (rf->mu held). */
+/* go call_peer(job) (rf->mu held).  After Kill nothing starts, and the
+ * arguments are ours to free. */
 static void send_rpc(Raft *rf, rpc_job *job)
 {
-	if (job->kind != RPC_REQUEST_VOTE)
-		rf->in_flight[job->peer]++;
-	sender *s = rf->idle_senders;
-	if (s) {
-		rf->idle_senders = s->next_idle;
-		s->job = job;
-		wake_sender(rf, s);
+	if (!go_start(rf->group, call_peer, job, sizeof *job)) {
+		free(job->args);
 		return;
 	}
-	s = xcalloc(1, sizeof *s);
-	pthread_cond_init(&s->cv, NULL);
-	s->rf = rf;
-	s->job = job;
-	s->next_all = rf->senders;
-	rf->senders = s;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&s->tid, &attr, sender_main, s) != 0) {
-		fprintf(stderr, "raft: cannot create a sender thread\n");
-		abort();
-	}
-	pthread_attr_destroy(&attr);
+	if (job->kind != RPC_REQUEST_VOTE)
+		rf->in_flight[job->peer]++;
 }
 
-static rpc_job *new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args)
+static rpc_job new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args)
 {
-	rpc_job *job = xcalloc(1, sizeof *job);
-	job->kind = kind;
-	job->peer = peer;
-	job->term = rf->current_term;
-	job->sent_ms = now_ms();
-	job->args = labgob_encoder_take(args, &job->args_len);
+	rpc_job job = { .rf = rf, .kind = kind, .peer = peer, .term = rf->current_term };
+	job.sent_ms = now_ms();
+	job.args = labgob_encoder_take(args, &job.args_len);
 	return job;
 }
 
@@ -676,10 +630,10 @@ static void send_vote_requests(Raft *rf, int term, bool pre)
 		labgob_put_int(&e, log_last_index(rf));
 		labgob_put_int(&e, log_last_term(rf));
 		labgob_put_bool(&e, pre);
-		rpc_job *job = new_job(rf, RPC_REQUEST_VOTE, p, &e);
-		job->pre_vote = pre;
-		job->round = rf->election_round;
-		send_rpc(rf, job);
+		rpc_job job = new_job(rf, RPC_REQUEST_VOTE, p, &e);
+		job.pre_vote = pre;
+		job.round = rf->election_round;
+		send_rpc(rf, &job);
 	}
 }
 
@@ -741,7 +695,7 @@ static bool leader_recently_heard(Raft *rf)
  * set dead, so nothing changes after Kill has returned (rf->mu held). */
 static bool answer_unless_dead(Raft *rf)
 {
-	if (!atomic_load(&rf->dead))
+	if (!killed(rf))
 		return true;
 	pthread_mutex_unlock(&rf->mu);
 	return false;
@@ -815,11 +769,11 @@ static void send_install_snapshot(Raft *rf, int peer)
 	labgob_put_int(&e, log_base_index(rf));
 	labgob_put_int(&e, rf->log[0].term);
 	labgob_put_bytes(&e, rf->snapshot, rf->snapshot_len);
-	rpc_job *job = new_job(rf, RPC_INSTALL_SNAPSHOT, peer, &e);
-	job->last_index = log_base_index(rf);
-	Debug(dSnap, "S%d -> S%d InstallSnapshot through %d", rf->me, peer, job->last_index);
-	job->seq = ++rf->sent_seq[peer];
-	send_rpc(rf, job);
+	rpc_job job = new_job(rf, RPC_INSTALL_SNAPSHOT, peer, &e);
+	job.last_index = log_base_index(rf);
+	Debug(dSnap, "S%d -> S%d InstallSnapshot through %d", rf->me, peer, job.last_index);
+	job.seq = ++rf->sent_seq[peer];
+	send_rpc(rf, &job);
 }
 
 /* The latest message to peer is still unanswered, and recent enough that
@@ -872,13 +826,13 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 	labgob_put_count(&e, (size_t)n);
 	log_put_entries(rf, &e, prev, prev + n);
 	labgob_put_int(&e, rf->commit_index);
-	rpc_job *job = new_job(rf, RPC_APPEND_ENTRIES, peer, &e);
-	job->prev_index = prev;
-	job->nentries = n;
+	rpc_job job = new_job(rf, RPC_APPEND_ENTRIES, peer, &e);
+	job.prev_index = prev;
+	job.nentries = n;
 	Debug(dLog, "S%d -> S%d AppendEntries prev %d/T%d, %d entries, commit %d", rf->me, peer,
 	      prev, log_term_at(rf, prev), n, rf->commit_index);
-	job->seq = ++rf->sent_seq[peer];
-	send_rpc(rf, job);
+	job.seq = ++rf->sent_seq[peer];
+	send_rpc(rf, &job);
 }
 
 static void replicate_to_all(Raft *rf, bool heartbeat)
@@ -1189,7 +1143,7 @@ static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder
 		replicate_to(rf, p, false);
 }
 
-/* ---- the sender threads ---- */
+/* ---- replies ---- */
 
 /* A reply came after rtt ms: remember it if it is the slowest of the
  * current period (periods of RTT_MEMORY_MS). */
@@ -1240,44 +1194,25 @@ static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, 
 		      job->peer, labgob_strerror(d.err));
 }
 
-static void *sender_main(void *arg)
+/* go rf.call(job): make the call, with rf->mu released, then handle the
+ * reply under it. */
+static void call_peer(void *arg)
 {
-	sender *s = arg;
-	Raft *rf = s->rf;
+	rpc_job *job = arg;
+	Raft *rf = job->rf;
+	uint8_t *reply = NULL;
+	size_t len = 0;
+	bool ok = !killed(rf) && labrpc_call(rf->peers[job->peer], rpc_methods[job->kind],
+					     job->args, job->args_len, &reply, &len);
 	pthread_mutex_lock(&rf->mu);
-	for (;;) {
-		while (s->job == NULL && !atomic_load(&rf->dead))
-			pthread_cond_wait(&s->cv, &rf->mu);
-		rpc_job *job = s->job;
-		if (job == NULL)
-			break;
-		pthread_mutex_unlock(&rf->mu);
-		uint8_t *reply = NULL;
-		size_t len = 0;
-		bool ok = !atomic_load(&rf->dead) &&
-			  labrpc_call(rf->peers[job->peer], rpc_methods[job->kind], job->args,
-				      job->args_len, &reply, &len);
-		pthread_mutex_lock(&rf->mu);
-		collect_wakes(rf);
-		if (job->kind != RPC_REQUEST_VOTE)
-			rf->in_flight[job->peer]--;
-		/* Idle again before handling the reply: the first RPC the reply
-		 * sets off (the rest of the log, the new commit index) comes
-		 * back to this thread, which is awake, instead of waking
-		 * another. */
-		s->job = NULL;
-		s->next_idle = rf->idle_senders;
-		rf->idle_senders = s;
-		if (!atomic_load(&rf->dead))
-			handle_reply(rf, job, ok, reply, len);
-		unlock_and_wake(rf);
-		free(reply);
-		free(job->args);
-		free(job);
-		pthread_mutex_lock(&rf->mu);
-	}
-	pthread_mutex_unlock(&rf->mu);
-	return NULL;
+	collect_wakes(rf);
+	if (job->kind != RPC_REQUEST_VOTE)
+		rf->in_flight[job->peer]--;
+	if (!killed(rf))
+		handle_reply(rf, job, ok, reply, len);
+	unlock_and_wake(rf);
+	free(reply);
+	free(job->args);
 }
 
 /* ---- the ticker and the applier ---- */
@@ -1329,42 +1264,48 @@ static void check_quorum(Raft *rf, int64_t now)
 	become_follower(rf, rf->current_term);
 }
 
-/* The ticker: a sleep loop (no timer objects).  Rather than wake every
- * TICK_MS to look, it sleeps until the next deadline it knows of (a
- * heartbeat for a leader, the election timeout for the others), never
- * longer than that, and looks again: a deadline pushed back meanwhile just
- * means another sleep.  Kill cuts the sleep short. */
-static void *ticker_main(void *arg)
+/* One look at the clock (rf->mu held): a leader checks its quorum, sends
+ * what waited too long and its heartbeats; the others start an election
+ * when the leader has been quiet too long.  Returns how long to sleep. */
+static int64_t tick(Raft *rf)
 {
-	Raft *rf = arg;
-	pthread_mutex_lock(&rf->mu);
-	while (!atomic_load(&rf->dead)) {
-		int64_t now = now_ms();
-		if (rf->state == LEADER) {
-			check_quorum(rf, now);
-			flush_pending(rf, now);
-		}
-		if (rf->state == LEADER) {
-			if (now >= rf->heartbeat_due_ms) {
-				rf->heartbeat_due_ms = now + HEARTBEAT_MS;
-				replicate_to_all(rf, true);
-			}
-		} else if (now >= rf->election_deadline_ms) {
-			start_pre_vote(rf);
-		}
-		int64_t next = rf->state == LEADER ? rf->heartbeat_due_ms : rf->election_deadline_ms;
-		if (rf->state == LEADER && next > now + PROBE_MS)
-			next = now + PROBE_MS; /* a leader also watches its quorum */
-		int64_t wait = next - now_ms();
-		if (wait < TICK_MS)
-			wait = TICK_MS;
-		struct timespec deadline;
-		deadline_after_ms(&deadline, wait);
-		if (!atomic_load(&rf->dead))
-			pthread_cond_timedwait(&rf->ticker_cv, &rf->mu, &deadline);
+	int64_t now = now_ms();
+	if (rf->state == LEADER) {
+		check_quorum(rf, now);
+		flush_pending(rf, now);
 	}
-	pthread_mutex_unlock(&rf->mu);
-	return NULL;
+	if (rf->state == LEADER) {
+		if (now >= rf->heartbeat_due_ms) {
+			rf->heartbeat_due_ms = now + HEARTBEAT_MS;
+			replicate_to_all(rf, true);
+		}
+	} else if (now >= rf->election_deadline_ms) {
+		start_pre_vote(rf);
+	}
+	int64_t next = rf->state == LEADER ? rf->heartbeat_due_ms : rf->election_deadline_ms;
+	/* A leader watches its quorum, and a peer that wins an election
+	 * while we sleep needs its first heartbeat deadline seen soon. */
+	if (next > now + PROBE_MS)
+		next = now + PROBE_MS;
+	int64_t wait = next - now_ms();
+	return wait < TICK_MS ? TICK_MS : wait;
+}
+
+/* go rf.ticker(): a sleep loop (no timer objects) that holds no lock while
+ * it sleeps.  Rather than wake every TICK_MS to look, it sleeps until the
+ * next deadline it knows of, at most PROBE_MS, and looks again: a deadline
+ * pushed back meanwhile just means another sleep.  Kill cuts the sleep
+ * short. */
+static void ticker(void *arg)
+{
+	Raft *rf = *(Raft **)arg;
+	while (!killed(rf)) {
+		pthread_mutex_lock(&rf->mu);
+		collect_wakes(rf);
+		int64_t wait = tick(rf);
+		unlock_and_wake(rf);
+		go_sleep(rf->group, wait); /* time.Sleep(wait) */
+	}
 }
 
 /* ---- the apply path ----
@@ -1398,7 +1339,7 @@ static bool deliver_snapshot(Raft *rf)
 	if (m.snapshot_index > rf->last_applied)
 		rf->last_applied = m.snapshot_index;
 	pthread_mutex_unlock(&rf->mu);
-	bool ok = chan_send_unless(rf->apply_ch, &m, &rf->dead);
+	bool ok = chan_send_unless(rf->apply_ch, &m, go_kill_flag(rf->group));
 	if (!ok)
 		apply_msg_free(&m);
 	pthread_mutex_lock(&rf->mu);
@@ -1430,7 +1371,8 @@ static bool deliver_committed(Raft *rf, bool wait)
 	 * next batch starts after it. */
 	rf->last_applied = last;
 	pthread_mutex_unlock(&rf->mu);
-	int sent = (int)(wait ? chan_send_all_unless(rf->apply_ch, batch, (size_t)n, &rf->dead)
+	int sent = (int)(wait ? chan_send_all_unless(rf->apply_ch, batch, (size_t)n,
+						       go_kill_flag(rf->group))
 			      : chan_offer_all(rf->apply_ch, batch, (size_t)n));
 	for (int i = sent; i < n; i++)
 		apply_msg_free(&batch[i]);
@@ -1452,24 +1394,24 @@ static bool deliver_committed(Raft *rf, bool wait)
  * released meanwhile).  False when some is left to the applier thread. */
 static bool deliver_directly(Raft *rf)
 {
-	if (rf->applying || rf->snapshot_pending || atomic_load(&rf->dead) ||
+	if (rf->applying || rf->snapshot_pending || killed(rf) ||
 	    rf->last_applied >= rf->commit_index)
 		return !apply_pending(rf);
 	rf->applying = true;
 	deliver_committed(rf, false);
 	rf->applying = false;
-	if (atomic_load(&rf->dead))
+	if (killed(rf))
 		pthread_cond_broadcast(&rf->apply_cv); /* Kill waits for us */
 	return !apply_pending(rf);
 }
 
-/* The applier thread: sends installed snapshots and committed entries, in
+/* go rf.applier(): sends installed snapshots and committed entries, in
  * index order, on the apply channel, with rf->mu released while it sends. */
-static void *applier_main(void *arg)
+static void applier(void *arg)
 {
-	Raft *rf = arg;
+	Raft *rf = *(Raft **)arg;
 	pthread_mutex_lock(&rf->mu);
-	while (!atomic_load(&rf->dead)) {
+	while (!killed(rf)) {
 		if (rf->applying || !apply_pending(rf)) {
 			pthread_cond_wait(&rf->apply_cv, &rf->mu);
 			continue;
@@ -1481,7 +1423,6 @@ static void *applier_main(void *arg)
 			break;
 	}
 	pthread_mutex_unlock(&rf->mu);
-	return NULL;
 }
 
 /* ---- the API ---- */
@@ -1492,9 +1433,7 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	Raft *rf = xcalloc(1, sizeof *rf);
 	pthread_mutex_init(&rf->mu, NULL);
 	pthread_cond_init(&rf->apply_cv, NULL);
-	pthread_cond_init(&rf->kill_cv, NULL);
-	cond_init_monotonic(&rf->ticker_cv);
-	atomic_init(&rf->dead, false);
+	rf->group = go_group_make();
 	rf->peers = xmemdup(peers, (size_t)npeers * sizeof *peers);
 	rf->npeers = npeers;
 	rf->me = me;
@@ -1522,8 +1461,8 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 	}
 	reset_election_timer(rf);
 
-	pthread_create(&rf->ticker, NULL, ticker_main, rf);
-	pthread_create(&rf->applier, NULL, applier_main, rf);
+	go_start(rf->group, ticker, &rf, sizeof rf);  /* go rf.ticker() */
+	go_start(rf->group, applier, &rf, sizeof rf); /* go rf.applier() */
 	return rf;
 }
 
@@ -1531,7 +1470,7 @@ bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term
 {
 	pthread_mutex_lock(&rf->mu);
 	collect_wakes(rf);
-	bool leader = rf->state == LEADER && !atomic_load(&rf->dead);
+	bool leader = rf->state == LEADER && !killed(rf);
 	if (leader) {
 		log_append(rf, rf->current_term, command, len);
 		rf->log_unsaved = true;
@@ -1572,63 +1511,40 @@ void raft_get_status(Raft *rf, raft_status *st)
 
 void raft_kill(Raft *rf)
 {
+	/* Set under rf->mu, so no handler changes anything once it is set
+	 * (answer_unless_dead). */
 	pthread_mutex_lock(&rf->mu);
-	if (rf->joined) {
-		/* Another Kill is joining: return when it has, as promised. */
-		while (!rf->kill_done)
-			pthread_cond_wait(&rf->kill_cv, &rf->mu);
-		pthread_mutex_unlock(&rf->mu);
-		return;
-	}
-	rf->joined = true;
-	atomic_store(&rf->dead, true);
+	bool first = !killed(rf);
+	go_kill(rf->group); /* atomic.StoreInt32(&rf.dead, 1) */
 	pthread_cond_broadcast(&rf->apply_cv);
-	pthread_cond_broadcast(&rf->ticker_cv);
-	for (sender *s = rf->senders; s; s = s->next_all)
-		pthread_cond_signal(&s->cv);
 	bool applying = rf->applying;
 	pthread_mutex_unlock(&rf->mu);
-	Debug(dInfo, "S%d killed", rf->me);
-
-	/* An applier parked in a send nobody takes gives up (dead is set).
-	 * Only then is apply_ch touched: the service may have freed it once
-	 * nothing could be sending. */
-	if (applying)
-		chan_wake_senders(rf->apply_ch);
-
-	/* Pending calls return at once instead of sitting out a long delay. */
-	for (int p = 0; p < rf->npeers; p++)
-		labrpc_end_abort(rf->peers[p]);
-	pthread_join(rf->ticker, NULL);
-	pthread_join(rf->applier, NULL);
-	/* A thread handing entries over directly finishes at once (it never
-	 * waits on the channel); after that nothing of ours touches apply_ch,
-	 * which the service may then close and free. */
+	if (first) {
+		Debug(dInfo, "S%d killed", rf->me);
+		/* An applier parked in a send nobody takes gives up (the flag
+		 * is set).  Only the first Kill touches apply_ch: once one
+		 * has returned, the service may have freed it. */
+		if (applying)
+			chan_wake_senders(rf->apply_ch);
+		/* Pending calls return at once instead of sitting out a long
+		 * delay. */
+		for (int p = 0; p < rf->npeers; p++)
+			labrpc_end_abort(rf->peers[p]);
+	}
+	go_wait(rf->group); /* every thread of ours has ended */
+	/* A thread handing entries over directly (a caller's, not ours)
+	 * finishes at once: it never waits on the channel.  After that
+	 * nothing of ours touches apply_ch, which the service may then close
+	 * and free. */
 	pthread_mutex_lock(&rf->mu);
 	while (rf->applying)
 		pthread_cond_wait(&rf->apply_cv, &rf->mu);
-	pthread_mutex_unlock(&rf->mu);
-	/* No sender starts after dead is set (send_rpc runs only under the
-	 * mutex, from threads that are gone or check dead), so the list is
-	 * complete. */
-	pthread_mutex_lock(&rf->mu);
-	sender *all = rf->senders;
-	pthread_mutex_unlock(&rf->mu);
-	for (sender *s = all; s; s = s->next_all)
-		pthread_join(s->tid, NULL);
-	pthread_mutex_lock(&rf->mu);
-	rf->kill_done = true;
-	pthread_cond_broadcast(&rf->kill_cv);
 	pthread_mutex_unlock(&rf->mu);
 }
 
 void raft_free(Raft *rf)
 {
-	for (sender *s = rf->senders, *next; s; s = next) {
-		next = s->next_all;
-		pthread_cond_destroy(&s->cv);
-		free(s);
-	}
+	go_group_free(rf->group);
 	for (int i = 0; i < rf->log_len; i++)
 		free(rf->log[i].command);
 	free(rf->log);
@@ -1645,8 +1561,6 @@ void raft_free(Raft *rf)
 	free(rf->peers);
 	persister_release(rf->persister);
 	pthread_cond_destroy(&rf->apply_cv);
-	pthread_cond_destroy(&rf->kill_cv);
-	pthread_cond_destroy(&rf->ticker_cv);
 	pthread_mutex_destroy(&rf->mu);
 	free(rf);
 }
