@@ -978,6 +978,110 @@ static bool agrees_with_snapshot(Raft *rf, const append_entries_args *a)
 	return t == rf->log[0].term;
 }
 
+/* prevLogIndex lies inside our snapshot: the entries the snapshot covers
+ * are committed and match, so skip them (a is left at the first entry
+ * after it).  Moves *prev to the snapshot's index at most; false when an
+ * entry does not decode. */
+static bool skip_snapshotted(Raft *rf, append_entries_args *a, int *prev, size_t *skip)
+{
+	*skip = 0;
+	if (*prev >= log_base_index(rf))
+		return true;
+	*skip = (size_t)(log_base_index(rf) - *prev);
+	if (*skip > a->n)
+		*skip = a->n;
+	for (size_t i = 0; i < *skip; i++) {
+		int t;
+		const uint8_t *c;
+		size_t l;
+		if (!next_entry(a, &t, &c, &l))
+			return false;
+	}
+	*prev += (int)*skip;
+	return true;
+}
+
+/* Receiver step 2: does our log hold an entry at prev of prev_term?  If
+ * not, r gets the fast-backup hint (XTerm, XIndex, XLen). */
+static bool log_matches(Raft *rf, int prev, int prev_term, append_entries_reply *r)
+{
+	if (prev > log_last_index(rf)) {
+		r->xlen = log_last_index(rf) + 1;
+		return false;
+	}
+	if (log_term_at(rf, prev) == prev_term)
+		return true;
+	r->xterm = log_term_at(rf, prev);
+	r->xindex = log_first_index_of_term(rf, prev, r->xterm);
+	r->xlen = log_last_index(rf) + 1;
+	return false;
+}
+
+/* Receiver steps 3 and 4: delete an existing entry that conflicts with a
+ * new one (same index, other term) and all that follow, then append the
+ * new entries not already in the log.  Truncates only at a real conflict,
+ * so a stale or repeated message never shortens the log.  *last gets the
+ * index of the last new entry; false when an entry does not decode or
+ * would replace a committed one. */
+static bool append_new_entries(Raft *rf, append_entries_args *a, int prev, size_t skip,
+			       int *last, bool *changed)
+{
+	int index = prev;
+	for (size_t i = skip; i < a->n; i++) {
+		int t;
+		const uint8_t *c;
+		size_t l;
+		if (!next_entry(a, &t, &c, &l))
+			return false;
+		index++;
+		if (log_has(rf, index)) {
+			if (log_term_at(rf, index) == t)
+				continue;
+			if (index <= rf->commit_index) {
+				Debug(dError, "S%d leader S%d conflicts at committed %d", rf->me,
+				      a->leader, index);
+				return false;
+			}
+			Debug(dLog2, "S%d conflict at %d: truncating after %d", rf->me, index,
+			      index - 1);
+			log_truncate_after(rf, index - 1);
+		}
+		log_append(rf, t, c, l);
+		*changed = true;
+	}
+	*last = index;
+	return true;
+}
+
+/* The receiver's steps of Figure 2, once the term is known to be current
+ * (rf->mu held).  *changed says whether the log changed. */
+static void accept_entries(Raft *rf, append_entries_args *a, append_entries_reply *r,
+			   bool *changed)
+{
+	int prev = a->prev_index, prev_term = a->prev_term;
+	size_t skip;
+	if (!skip_snapshotted(rf, a, &prev, &skip))
+		return;
+	if (prev < log_base_index(rf)) {
+		r->success = true; /* all of it is in our snapshot */
+		return;
+	}
+	if (skip > 0)
+		prev_term = log_term_at(rf, prev);
+	int last;
+	if (!log_matches(rf, prev, prev_term, r) ||
+	    !append_new_entries(rf, a, prev, skip, &last, changed))
+		return;
+	r->success = true;
+	/* Step 5: commitIndex = min(leaderCommit, index of last new entry). */
+	if (a->leader_commit > rf->commit_index)
+		set_commit_index(rf, a->leader_commit < last ? a->leader_commit : last);
+	Debug(dLog2, "S%d accepted %zu entries after %d from S%d, log (%d..%d]", rf->me, a->n,
+	      a->prev_index, a->leader, log_base_index(rf), log_last_index(rf));
+}
+
+/* AppendEntries RPC receiver (Figure 2).  False, with no answer, when
+ * dead or when the entries disagree with our snapshot. */
 static bool append_entries(Raft *rf, append_entries_args *a, append_entries_reply *r)
 {
 	pthread_mutex_lock(&rf->mu);
@@ -992,79 +1096,14 @@ static bool append_entries(Raft *rf, append_entries_args *a, append_entries_repl
 	}
 	collect_wakes(rf);
 	bool changed = handle_term(rf, a->term);
-	r->success = false;
-	r->xterm = -1;
-	r->xindex = 0;
-	r->xlen = 0;
+	*r = (append_entries_reply){ .xterm = -1 };
 	if (a->term < rf->current_term) {
+		/* Step 1: reply false if term < currentTerm. */
 		Debug(dDrop, "S%d stale AppendEntries T%d from S%d", rf->me, a->term, a->leader);
-		goto out;
+	} else {
+		heard_from_leader(rf);
+		accept_entries(rf, a, r, &changed);
 	}
-	heard_from_leader(rf);
-
-	int prev = a->prev_index, prev_term = a->prev_term;
-	size_t skip = 0;
-	if (prev < log_base_index(rf)) {
-		/* prev lies inside our snapshot: those entries are committed
-		 * and match; skip the ones the snapshot covers. */
-		skip = (size_t)(log_base_index(rf) - prev);
-		if (skip > a->n)
-			skip = a->n;
-		for (size_t i = 0; i < skip; i++) {
-			int t;
-			const uint8_t *c;
-			size_t l;
-			if (!next_entry(a, &t, &c, &l))
-				goto out;
-		}
-		prev += (int)skip;
-		if (prev < log_base_index(rf)) {
-			r->success = true; /* nothing new here */
-			goto out;
-		}
-		prev_term = log_term_at(rf, prev);
-	}
-	if (prev > log_last_index(rf)) {
-		r->xlen = log_last_index(rf) + 1;
-		goto out;
-	}
-	if (log_term_at(rf, prev) != prev_term) {
-		r->xterm = log_term_at(rf, prev);
-		r->xindex = log_first_index_of_term(rf, prev, r->xterm);
-		r->xlen = log_last_index(rf) + 1;
-		goto out;
-	}
-	/* Append new entries; truncate only at a real conflict, so a stale
-	 * or repeated message never shortens the log. */
-	int index = prev;
-	for (size_t i = skip; i < a->n; i++) {
-		int t;
-		const uint8_t *c;
-		size_t l;
-		if (!next_entry(a, &t, &c, &l))
-			goto out;
-		index++;
-		if (log_has(rf, index)) {
-			if (log_term_at(rf, index) == t)
-				continue;
-			if (index <= rf->commit_index) {
-				Debug(dError, "S%d leader S%d conflicts at committed %d", rf->me,
-				      a->leader, index);
-				goto out;
-			}
-			Debug(dLog2, "S%d conflict at %d: truncating after %d", rf->me, index,
-			      index - 1);
-			log_truncate_after(rf, index - 1);
-		}
-		log_append(rf, t, c, l);
-		changed = true;
-	}
-	r->success = true;
-	if (a->leader_commit > rf->commit_index)
-		set_commit_index(rf, a->leader_commit < index ? a->leader_commit : index);
-	Debug(dLog2, "S%d accepted %zu entries after %d from S%d, log (%d..%d]", rf->me, a->n,
-	      a->prev_index, a->leader, log_base_index(rf), log_last_index(rf));
-out:
 	if (changed)
 		persist(rf);
 	r->term = rf->current_term;
