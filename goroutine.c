@@ -37,8 +37,11 @@ typedef struct worker {
 	pthread_cond_t cv;        /* sleeps here while idle */
 	struct go_group *g;
 	void (*fn)(void *);       /* the function to run, NULL while idle */
-	unsigned char arg_inline[ARG_INLINE];
-	void *arg;                /* arg_inline, or allocated */
+	void *arg;                /* in room[0] or room[1], or allocated */
+	bool returning;           /* fn said so (go_returning) */
+	void (*then)(void *);     /* started by fn after that: runs next, here */
+	void *then_arg;
+	unsigned char room[2][ARG_INLINE];
 	struct worker *next_idle, *next_all;
 } worker;
 
@@ -46,6 +49,7 @@ struct go_group {
 	pthread_mutex_t mu;
 	atomic_bool killed;
 	int running;              /* functions started and not yet returned */
+	int returning;            /* workers whose function said go_returning */
 	bool retiring;            /* idle workers are to exit */
 	bool joined;              /* every worker has been joined */
 	pthread_cond_t done_cv;   /* go_wait sleeps here */
@@ -65,13 +69,38 @@ go_group *go_group_make(void)
 
 static void *worker_main(void *arg);
 
+/* A copy of size bytes at arg, in room if they fit. */
+static void *copy_arg(void *room, const void *arg, size_t size)
+{
+	void *copy = size <= ARG_INLINE ? room : xmalloc(size);
+	if (size)
+		memcpy(copy, arg, size);
+	return copy;
+}
+
+static bool in_room(const worker *w, const void *arg)
+{
+	return arg == w->room[0] || arg == w->room[1];
+}
+
 /* Give w the function and a copy of its argument (g->mu held). */
 static void assign(worker *w, void (*fn)(void *), const void *arg, size_t size)
 {
 	w->fn = fn;
-	w->arg = size <= ARG_INLINE ? w->arg_inline : xmalloc(size);
-	if (size)
-		memcpy(w->arg, arg, size);
+	w->arg = copy_arg(w->room[0], arg, size);
+}
+
+/* The worker the caller runs on, if its function said go_returning
+ * (g->mu held). */
+static worker *returning_self(go_group *g)
+{
+	if (g->returning == 0)
+		return NULL;
+	pthread_t me = pthread_self();
+	for (worker *w = g->all; w; w = w->next_all)
+		if (w->returning && pthread_equal(w->tid, me))
+			return w;
+	return NULL;
 }
 
 /* A new worker with a function to run, on the group's list (g->mu held:
@@ -102,7 +131,15 @@ bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size)
 		return false;
 	}
 	g->running++;
-	worker *w = g->idle;
+	worker *w = returning_self(g);
+	if (w && w->then == NULL) {
+		/* Runs here once the caller returns: no thread to wake. */
+		w->then = fn;
+		w->then_arg = copy_arg(w->arg == w->room[0] ? w->room[1] : w->room[0], arg, size);
+		pthread_mutex_unlock(&g->mu);
+		return true;
+	}
+	w = g->idle;
 	if (w == NULL) {
 		spawn(g, fn, arg, size);
 		pthread_mutex_unlock(&g->mu);
@@ -131,9 +168,19 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&g->mu);
 		fn(w->arg);
 		pthread_mutex_lock(&g->mu);
-		if (w->arg != w->arg_inline)
+		if (!in_room(w, w->arg))
 			free(w->arg);
-		w->fn = NULL;
+		if (w->returning) {
+			w->returning = false;
+			g->returning--;
+		}
+		w->fn = w->then;
+		w->arg = w->then_arg;
+		w->then = NULL;
+		if (w->fn) { /* started by the last function: counted already */
+			g->running--;
+			continue;
+		}
 		w->next_idle = g->idle;
 		g->idle = w;
 		if (--g->running == 0) {
@@ -144,6 +191,19 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&g->mu);
 	return NULL;
+}
+
+void go_returning(go_group *g)
+{
+	pthread_t me = pthread_self();
+	pthread_mutex_lock(&g->mu);
+	for (worker *w = g->all; w; w = w->next_all)
+		if (!w->returning && w->fn && pthread_equal(w->tid, me)) {
+			w->returning = true;
+			g->returning++;
+			break;
+		}
+	pthread_mutex_unlock(&g->mu);
 }
 
 bool go_sleep(go_group *g, int64_t ms)

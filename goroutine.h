@@ -13,7 +13,8 @@
  *   go_group_free(g)                       (the garbage collector)
  *
  * Under the hood a group keeps the threads its functions ran on and hands
- * them the next function, so `go` per RPC costs a wake-up, not a thread.
+ * them the next function, so `go` per RPC costs a wake-up, not a thread
+ * (none at all after go_returning).
  * Every wait is a pthread call, so the simulator (make sim) schedules it. */
 #ifndef GOROUTINE_H
 #define GOROUTINE_H
@@ -34,6 +35,14 @@ go_group *go_group_make(void);
  * Kill.  The copy is all fn gets: memory the bytes point to stays the
  * caller's when go_start returns false. */
 bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size);
+
+/* Not in Go, an optimization: the function calling it (one that g's
+ * go_start runs) is about to return without waiting for anything.  The
+ * first function it starts from now on then runs on this same thread
+ * once it returns, instead of waking another: one thread hand-off saved
+ * (a reply that sets off the next RPC).  Called from elsewhere it does
+ * nothing. */
+void go_returning(go_group *g);
 
 /* Sleep ms milliseconds, or less if go_kill(g) comes first.  True when
  * the whole sleep passed, false when killed. */

@@ -244,6 +244,49 @@ START_TEST(TestGoWaitFromMany)
 }
 END_TEST
 
+typedef struct {
+	go_group *g;
+	pthread_t *first, *second;
+	atomic_int *order; /* 1 once the first returned */
+	int seen_order;
+} tail_arg;
+
+static void second_half(void *p)
+{
+	tail_arg *a = p;
+	*a->second = pthread_self();
+	a->seen_order = atomic_load(a->order);
+	ck_assert_msg(a->seen_order == 1, "the function started after go_returning ran before "
+					  "its starter returned");
+}
+
+static void first_half(void *p)
+{
+	tail_arg *a = p;
+	*a->first = pthread_self();
+	go_returning(a->g);
+	go_start(a->g, second_half, a, sizeof *a);
+	atomic_store(a->order, 1);
+}
+
+/* After go_returning, the next function started runs on the same thread,
+ * after the caller returned. */
+START_TEST(TestGoReturningRunsNextHere)
+{
+	go_group *g = go_group_make();
+	pthread_t first, second;
+	atomic_int order;
+	atomic_init(&order, 0);
+	tail_arg a = { g, &first, &second, &order, 0 };
+	go_start(g, first_half, &a, sizeof a);
+	go_wait(g);
+	ck_assert_msg(pthread_equal(first, second), "the next function ran on another thread");
+	go_kill(g);
+	go_wait(g);
+	go_group_free(g);
+}
+END_TEST
+
 static const test_entry goroutine_tests[] = {
 	TEST_ENTRY(TestGoRunsEachOnce, 30),
 	TEST_ENTRY(TestGoCopiesBigArgument, 10),
@@ -253,5 +296,6 @@ static const test_entry goroutine_tests[] = {
 	TEST_ENTRY(TestGoStartAfterKillRefused, 10),
 	TEST_ENTRY(TestGoReusesThreads, 30),
 	TEST_ENTRY(TestGoWaitFromMany, 10),
+	TEST_ENTRY(TestGoReturningRunsNextHere, 10),
 };
 TEST_GROUP(goroutine, goroutine_tests);
