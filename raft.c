@@ -1209,14 +1209,39 @@ static int64_t slowest_recent_rtt(const Raft *rf, int64_t now)
 	return rf->rtt_slowest_before;
 }
 
+/* An AppendEntries or InstallSnapshot came back failed: the network lost
+ * the request or its reply (labrpc says so within 27 ms on an unreliable
+ * network), or the peer is cut off (then only after up to 7 s).  What
+ * waited for its reply goes now.  And a reachable follower that has not
+ * heard from us since is sent the message again at once, rather than at
+ * the next heartbeat: with one follower in a majority of two, one lost
+ * heartbeat and an unlucky probe were enough for check quorum to depose
+ * a healthy leader (25 times in 120 s, issue 20).  Only the latest
+ * message to peer is resent, not sooner than TICK_MS after it left (a
+ * peer that fails calls at once costs at most one call per TICK_MS, and
+ * only until it counts as unreachable); a sooner one is left to the
+ * ticker (pending). */
+static void resend_lost(Raft *rf, rpc_job *job)
+{
+	int p = job->peer;
+	int64_t now = now_ms();
+	bool retry = rf->state == LEADER && rf->current_term == job->term &&
+		     job->seq == rf->sent_seq[p] && !unreachable(rf, p, now);
+	if (retry && now - rf->last_sent_ms[p] >= TICK_MS)
+		replicate_to(rf, p, true);
+	else if (rf->pending[p])
+		replicate_to(rf, p, false);
+	else if (retry)
+		rf->pending[p] = true; /* flush_pending() sends it */
+}
+
 static void handle_reply(Raft *rf, rpc_job *job, bool ok, const uint8_t *reply, size_t len)
 {
 	if (job->kind != RPC_REQUEST_VOTE && job->seq > rf->answered_seq[job->peer])
 		rf->answered_seq[job->peer] = job->seq;
 	if (!ok) {
-		/* Lost: what waited for its reply goes now. */
-		if (job->kind != RPC_REQUEST_VOTE && rf->pending[job->peer])
-			replicate_to(rf, job->peer, false);
+		if (job->kind != RPC_REQUEST_VOTE)
+			resend_lost(rf, job);
 		return;
 	}
 	int64_t now = now_ms();
