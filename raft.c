@@ -99,6 +99,12 @@ typedef enum { RPC_REQUEST_VOTE, RPC_APPEND_ENTRIES, RPC_INSTALL_SNAPSHOT } rpc_
 static const char *const rpc_methods[] = { "Raft.RequestVote", "Raft.AppendEntries",
 					   "Raft.InstallSnapshot" };
 
+/* What the leader's loop (lead()) is started with. */
+typedef struct {
+	struct Raft *rf;
+	int term;
+} lead_arg;
+
 /* One RPC on its way: its encoded arguments and what the reply handler
  * needs to know about what was sent.  go_start copies it to the thread
  * that makes the call. */
@@ -189,6 +195,7 @@ static int64_t slowest_recent_rtt(const Raft *rf, int64_t now);
 static rpc_job new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args);
 static void send_rpc(Raft *rf, rpc_job *job);
 static void call_peer(void *arg);
+static void lead(void *arg);
 static void save_new_entries(Raft *rf);
 static bool awaiting_reply(Raft *rf, int peer, int64_t now);
 static bool unreachable(Raft *rf, int peer, int64_t now);
@@ -799,6 +806,8 @@ static void become_leader(Raft *rf)
 	for (int p = 0; p < rf->npeers; p++)
 		if (p != rf->me)
 			replicate_to(rf, p, true);
+	lead_arg a = { rf, rf->current_term };
+	go_start(rf->group, lead, &a, sizeof a); /* go rf.lead(term) */
 }
 
 /* ---- leaders: heartbeats, AppendEntries from nextIndex, and commitIndex ---- */
@@ -1125,7 +1134,7 @@ static void resend_lost(Raft *rf, rpc_job *job)
 		rf->pending[p] = true; /* flush_pending() sends it */
 }
 
-/* ---- the threads: one per call (go rf.call), the ticker ---- */
+/* ---- the threads: one per call (go rf.call), the ticker, the leader's loop ---- */
 
 static rpc_job new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args)
 {
@@ -1196,45 +1205,61 @@ static void call_peer(void *arg)
 	free(job->args);
 }
 
-/* One look at the clock (rf->mu held): a leader checks its quorum, sends
- * what waited too long and its heartbeats; the others start an election
- * when the leader has been quiet too long.  Returns how long to sleep. */
-static int64_t tick(Raft *rf)
-{
-	int64_t now = now_ms();
-	if (rf->state == LEADER) {
-		check_quorum(rf, now);
-		flush_pending(rf, now);
-	}
-	if (rf->state == LEADER) {
-		if (now >= rf->heartbeat_due_ms) {
-			rf->heartbeat_due_ms = now + HEARTBEAT_MS;
-			replicate_to_all(rf, true);
-		}
-	} else if (now >= rf->election_deadline_ms) {
-		start_pre_vote(rf);
-	}
-	int64_t next = rf->state == LEADER ? rf->heartbeat_due_ms : rf->election_deadline_ms;
-	/* A leader watches its quorum, and a peer that wins an election
-	 * while we sleep needs its first heartbeat deadline seen soon. */
-	if (next > now + PROBE_MS)
-		next = now + PROBE_MS;
-	int64_t wait = next - now_ms();
-	return wait < TICK_MS ? TICK_MS : wait;
-}
-
-/* go rf.ticker(): a sleep loop (no timer objects) that holds no lock while
- * it sleeps.  Rather than wake every TICK_MS to look, it sleeps until the
- * next deadline it knows of, at most PROBE_MS, and looks again: a deadline
- * pushed back meanwhile just means another sleep.  Kill cuts the sleep
- * short. */
+/* go rf.ticker(): "if election timeout elapses without receiving
+ * AppendEntries RPC from current leader or granting vote to candidate:
+ * convert to candidate" (by way of a pre-vote).  A sleep loop (no timer
+ * objects) that holds no lock while it sleeps: it sleeps until the
+ * election deadline and looks again, so a deadline pushed back meanwhile
+ * just means another sleep.  A leader's ticker idles; lead() does its
+ * work.  Kill cuts the sleep short. */
 static void ticker(void *arg)
 {
 	Raft *rf = *(Raft **)arg;
 	while (!killed(rf)) {
 		pthread_mutex_lock(&rf->mu);
 		collect_wakes(rf);
-		int64_t wait = tick(rf);
+		if (rf->state != LEADER && now_ms() >= rf->election_deadline_ms)
+			start_pre_vote(rf);
+		int64_t wait = rf->state == LEADER ? ELECTION_TIMEOUT_MIN_MS
+						   : rf->election_deadline_ms - now_ms();
+		unlock_and_wake(rf);
+		go_sleep(rf->group, wait < TICK_MS ? TICK_MS : wait); /* time.Sleep */
+	}
+}
+
+/* One look at the clock for a leader (rf->mu held): it checks its quorum,
+ * sends what waited too long, and "repeat[s] during idle periods to
+ * prevent election timeouts" (heartbeats).  Returns how long to sleep:
+ * until the next heartbeat, at most PROBE_MS, to watch its quorum. */
+static int64_t leader_tick(Raft *rf)
+{
+	int64_t now = now_ms();
+	check_quorum(rf, now);
+	flush_pending(rf, now);
+	if (rf->state == LEADER && now >= rf->heartbeat_due_ms) {
+		rf->heartbeat_due_ms = now + HEARTBEAT_MS;
+		replicate_to_all(rf, true);
+	}
+	int64_t wait = rf->heartbeat_due_ms - now_ms();
+	if (wait > PROBE_MS)
+		wait = PROBE_MS;
+	return wait < TICK_MS ? TICK_MS : wait;
+}
+
+/* go rf.lead(term): the leader's loop, from its election until it is no
+ * longer leader of term. */
+static void lead(void *arg)
+{
+	lead_arg *a = arg;
+	Raft *rf = a->rf;
+	while (!killed(rf)) {
+		pthread_mutex_lock(&rf->mu);
+		if (rf->state != LEADER || rf->current_term != a->term) {
+			pthread_mutex_unlock(&rf->mu);
+			return;
+		}
+		collect_wakes(rf);
+		int64_t wait = leader_tick(rf);
 		unlock_and_wake(rf);
 		go_sleep(rf->group, wait); /* time.Sleep(wait) */
 	}
