@@ -15,6 +15,8 @@
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
 #   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
+#   make notes              build/notes.html: the course notes beside the code
+#                           that carries them out (tools/mknotes)
 #   make fuzz [FUZZ_SECONDS=30]
 #                           run each libFuzzer target that long (clang)
 #   make deps               install what a fresh Debian machine lacks
@@ -79,7 +81,7 @@ export COUNT FAILFAST
 # raftsim's binary sits next to its object (build/plain/raftsim/ is a folder).
 RAFTSIM := build/plain/raftsim/raftsim
 
-.PHONY: all test tsan asan sim stress bench profile run handout fuzz deps fuzz-deps clean
+.PHONY: all test tsan asan sim stress bench profile run handout notes fuzz deps fuzz-deps clean
 all: build/plain/tests
 
 define variant
@@ -157,6 +159,11 @@ stress: deps
 	@if [ -z "$(RUN)" ]; then echo "make stress needs RUN=regex"; exit 2; fi
 	/usr/bin/python3 tools/dstest -n $(N) -p $(P) $(if $(SAN),--sanitizer $(SAN)) \
 	  $(if $(SIM),--sim $(if $(SEED),--seed $(SEED))) "$(RUN)"
+
+# The notes beside the code: each section of notes.md with the functions
+# it names, taken from the sources now (in a student's tree, theirs).
+notes:
+	@/usr/bin/python3 tools/mknotes -o build/notes.html notes.md
 
 DIR ?=
 handout:
