@@ -36,6 +36,7 @@ typedef struct parked {
 	size_t n;              /* values to move */
 	size_t moved;          /* values partners copied across so far */
 	const atomic_bool *stop; /* a sender that may be called off, or NULL */
+	bool after_mark;       /* a receiver: its value came after chan_mark() */
 	struct parked *next;
 } parked;
 
@@ -48,6 +49,7 @@ struct Chan {
 	pthread_mutex_t mu;
 	size_t elem_size;
 	bool closed;
+	bool marked;           /* chan_mark() was called */
 	park_queue senders, receivers;
 };
 
@@ -109,9 +111,10 @@ static bool stopped(const atomic_bool *stop)
 
 /* Park on q until partners have moved all n values, the channel closes,
  * or (a sender) *stop is set (ch->mu held).  Returns how many they
- * moved. */
+ * moved; a receiver learns in *after_mark (if not NULL) whether its value
+ * was handed over after chan_mark(). */
 static size_t park(Chan *ch, park_queue *q, void *elem, size_t n, size_t moved,
-		   const atomic_bool *stop)
+		   const atomic_bool *stop, bool *after_mark)
 {
 	parked me = { .elem = elem, .n = n, .moved = moved, .stop = stop };
 	enqueue(q, &me);
@@ -121,6 +124,8 @@ static size_t park(Chan *ch, park_queue *q, void *elem, size_t n, size_t moved,
 	 * stopped sender leaves by itself.  Nobody points at me any more. */
 	if (me.moved < me.n)
 		unlink_parked(q, &me);
+	if (after_mark)
+		*after_mark = me.after_mark;
 	return me.moved;
 }
 
@@ -144,6 +149,7 @@ static size_t hand_to_receivers(Chan *ch, const void *elems, size_t n, bool *wak
 	size_t sent = 0;
 	for (parked *r; sent < n && (r = ch->receivers.head) != NULL; sent++) {
 		memcpy(r->elem, next + sent * ch->elem_size, ch->elem_size);
+		r->after_mark = ch->marked;
 		*wake |= moved_one(&ch->receivers, r);
 	}
 	return sent;
@@ -170,7 +176,7 @@ size_t chan_send_all_unless(Chan *ch, const void *elems, size_t n, const atomic_
 			if (wake)
 				pthread_cond_broadcast(&ch->receivers.cv);
 			wake = false;
-			sent = park(ch, &ch->senders, (void *)elems, n, sent, stop);
+			sent = park(ch, &ch->senders, (void *)elems, n, sent, stop, NULL);
 		}
 	}
 	unlock_and_wake(ch, &ch->receivers, wake);
@@ -198,23 +204,38 @@ bool chan_send_unless(Chan *ch, const void *elem, const atomic_bool *stop)
 	return chan_send_all_unless(ch, elem, 1, stop) == 1;
 }
 
-bool chan_recv(Chan *ch, void *elem)
+bool chan_recv_marked(Chan *ch, void *elem, bool *after_mark)
 {
 	size_t got = 0;
 	bool wake = false;
+	*after_mark = false;
 	pthread_mutex_lock(&ch->mu);
 	if (!ch->closed) {
 		parked *s = ch->senders.head;
 		if (s) {
 			memcpy(elem, (char *)s->elem + s->moved * ch->elem_size, ch->elem_size);
+			*after_mark = ch->marked;
 			wake = moved_one(&ch->senders, s);
 			got = 1;
 		} else {
-			got = park(ch, &ch->receivers, elem, 1, 0, NULL);
+			got = park(ch, &ch->receivers, elem, 1, 0, NULL, after_mark);
 		}
 	}
 	unlock_and_wake(ch, &ch->senders, wake);
 	return got == 1;
+}
+
+bool chan_recv(Chan *ch, void *elem)
+{
+	bool after_mark;
+	return chan_recv_marked(ch, elem, &after_mark);
+}
+
+void chan_mark(Chan *ch)
+{
+	pthread_mutex_lock(&ch->mu);
+	ch->marked = true;
+	pthread_mutex_unlock(&ch->mu);
 }
 
 void chan_wake_senders(Chan *ch)

@@ -39,6 +39,14 @@ void chan_wake_senders(Chan *ch);
 /* Blocks for a value.  False once the channel is closed (nothing is
  * left behind in an unbuffered channel). */
 bool chan_recv(Chan *ch, void *elem);
+/* Marks this moment in the channel's history: chan_recv_marked() says of
+ * each value whether it was taken after the mark, whether its send was
+ * parked then or began later.  The tester marks a crashed server's
+ * channel once Kill has returned. */
+void chan_mark(Chan *ch);
+/* chan_recv, and *after_mark: whether the value was taken after
+ * chan_mark(). */
+bool chan_recv_marked(Chan *ch, void *elem, bool *after_mark);
 /* Wakes every sender and receiver; later sends and receives fail. */
 void chan_close(Chan *ch);
 /* Frees the channel; nobody may be using it. */

@@ -104,23 +104,29 @@ static worker *returning_self(go_group *g)
 }
 
 /* A new worker with a function to run, on the group's list (g->mu held:
- * go_wait reads tid only after taking it). */
-static void spawn(go_group *g, void (*fn)(void *), const void *arg, size_t size)
+ * go_wait reads tid only after taking it).  False when the system starts
+ * no more threads. */
+static bool spawn(go_group *g, void (*fn)(void *), const void *arg, size_t size)
 {
 	worker *w = xcalloc(1, sizeof *w);
 	pthread_cond_init(&w->cv, NULL);
 	w->g = g;
 	assign(w, fn, arg, size);
-	w->next_all = g->all;
-	g->all = w;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
-	if (pthread_create(&w->tid, &attr, worker_main, w) != 0) {
-		fprintf(stderr, "goroutine: cannot create a thread\n");
-		abort();
-	}
+	int rc = pthread_create(&w->tid, &attr, worker_main, w);
 	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		if (!in_room(w, w->arg))
+			free(w->arg);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+		return false;
+	}
+	w->next_all = g->all;
+	g->all = w;
+	return true;
 }
 
 bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size)
@@ -141,9 +147,11 @@ bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size)
 	}
 	w = g->idle;
 	if (w == NULL) {
-		spawn(g, fn, arg, size);
+		bool started = spawn(g, fn, arg, size);
+		if (!started)
+			g->running--;
 		pthread_mutex_unlock(&g->mu);
-		return true;
+		return started;
 	}
 	g->idle = w->next_idle;
 	assign(w, fn, arg, size);

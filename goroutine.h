@@ -30,10 +30,11 @@ go_group *go_group_make(void);
 
 /* go fn(arg): run fn on a thread of its own, with a copy of the size
  * bytes at arg (fn gets a pointer to the copy, valid until it returns).
- * Returns at once.  False, running nothing, once go_kill(g) was called:
- * go_wait must be able to end every thread, so nothing new starts after
- * Kill.  The copy is all fn gets: memory the bytes point to stays the
- * caller's when go_start returns false. */
+ * Returns at once.  False, running nothing, once go_kill(g) was called
+ * (go_wait must be able to end every thread, so nothing new starts after
+ * Kill), or when the system starts no more threads.  The copy is all fn
+ * gets: memory the bytes point to stays the caller's when go_start
+ * returns false. */
 bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size);
 
 /* Not in Go, an optimization: the function calling it (one that g's

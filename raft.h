@@ -45,7 +45,8 @@ typedef struct Raft Raft;
  * A persisted state that does not decode makes no peer: NULL, with the
  * reason in err (errlen bytes).  Going on without that state could break
  * Raft's promises, so the caller treats it as fatal (the tester fails the
- * test with the message); a library does not exit on its own. */
+ * test with the message); a library does not exit on its own.  So does a
+ * thread that cannot be started (NULL, err says which). */
 Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persister,
 		Chan *apply_ch, uint64_t seed, char *err, size_t errlen);
 

@@ -272,9 +272,12 @@ typedef struct {
 	Chan *ch;
 } applier_arg;
 
-/* What crash1 sends on a server's apply channel once Kill has returned.
- * The channel is unbuffered and its applier reads in order, so whatever
- * the applier receives after this mark was sent after Kill returned. */
+/* What crash1 sends on a server's apply channel once Kill has returned,
+ * to tell its applier to let go of the Raft.  Kill's return is also
+ * marked in the channel itself (chan_mark()), so the applier knows of
+ * every value whether it was taken after Kill returned: a send that was
+ * parked then (ahead of this message) as well as one begun later.  Only a
+ * send taken before Kill returned is the Raft's to make. */
 static uint8_t killed_mark;
 
 static bool is_killed_mark(const ApplyMsg *m)
@@ -291,13 +294,14 @@ static void *cfg_applier_main(void *p)
 	int i = a->i;
 	ApplyMsg m;
 	char err[256];
-	while (chan_recv(a->ch, &m)) {
+	bool after_kill;
+	while (chan_recv_marked(a->ch, &m, &after_kill)) {
 		err[0] = '\0';
 		if (is_killed_mark(&m)) {
 			a->rf = NULL;
 			continue;
 		}
-		if (a->rf == NULL) {
+		if (after_kill) {
 			/* Stricter than Go, whose old applier checks such
 			 * messages against the next incarnation's log. */
 			snprintf(err, sizeof err, "server %d applied after Kill", i);
@@ -343,13 +347,17 @@ static void start_applier(config *cfg, int i, Raft *rf, Chan *ch)
 	applier_arg *a = xmalloc(sizeof *a);
 	*a = (applier_arg){ cfg, i, rf, ch };
 	cfg->apply_ch[i] = ch;
-	cfg->applier_running[i] = true;
 	/* A small stack: a crashed server's applier lives until cleanup. */
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	pthread_create(&cfg->applier[i], &attr, cfg_applier_main, a);
+	int rc = pthread_create(&cfg->applier[i], &attr, cfg_applier_main, a);
 	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		free(a);
+		cfg_fatalf(cfg, "cannot start S%d's applier thread: %s", i, strerror(rc));
+	}
+	cfg->applier_running[i] = true;
 }
 
 /* After Kill returned: mark the channel, so that the applier fails the
@@ -360,6 +368,7 @@ static void retire_applier(config *cfg, int i)
 {
 	if (!cfg->applier_running[i])
 		return;
+	chan_mark(cfg->apply_ch[i]);
 	ApplyMsg mark = { .command = &killed_mark };
 	chan_send(cfg->apply_ch[i], &mark);
 	retired_applier *r = xmalloc(sizeof *r);
@@ -477,7 +486,8 @@ void cfg_start1(config *cfg, int i)
 	Raft *rf = raft_make(ends, cfg->n, i, ps, ch, peer_seed, err, sizeof err);
 	free(ends);
 	if (rf == NULL) {
-		/* A state Raft saved but cannot read back: fatal, as in Go. */
+		/* A state Raft saved but cannot read back (fatal, as in Go), or
+		 * a thread it could not start. */
 		chan_free(ch);
 		cfg_fatalf(cfg, "raft: S%d: %s", i, err);
 	}
@@ -631,29 +641,45 @@ void cfg_set_long_reordering(config *cfg, bool longrel)
  * case re-elections are needed. */
 int cfg_check_one_leader(config *cfg)
 {
+	int *leader_term = xcalloc((size_t)cfg->n, sizeof *leader_term);
 	for (int iters = 0; iters < 10; iters++) {
 		sleep_ms(450 + cfg_rand(cfg) % 100);
+
+		/* One reading of every server, as Go's map of leaders by
+		 * term: a leader that has stepped down since it was read
+		 * still counts against another of its term. */
+		for (int i = 0; i < cfg->n; i++) {
+			int term;
+			leader_term[i] = -1;
+			if (cfg->connected[i] && raft_get_state(cfg->rafts[i], &term))
+				leader_term[i] = term;
+		}
+
 		int last_term_with_leader = -1, leader = -1;
 		for (int i = 0; i < cfg->n; i++) {
-			if (!cfg->connected[i])
+			if (leader_term[i] < 0)
 				continue;
-			int term;
-			if (!raft_get_state(cfg->rafts[i], &term))
-				continue;
-			for (int j = 0; j < i; j++) {
-				int term2;
-				if (cfg->connected[j] && raft_get_state(cfg->rafts[j], &term2) &&
-				    term2 == term)
-					cfg_fatalf(cfg, "term %d has %d (>1) leaders", term, 2);
+			int count = 0;
+			for (int j = 0; j < cfg->n; j++)
+				if (leader_term[j] == leader_term[i])
+					count++;
+			if (count > 1) {
+				int term = leader_term[i];
+				free(leader_term);
+				cfg_fatalf(cfg, "term %d has %d (>1) leaders", term, count);
 			}
-			if (term > last_term_with_leader) {
-				last_term_with_leader = term;
+			if (leader_term[i] > last_term_with_leader) {
+				last_term_with_leader = leader_term[i];
 				leader = i;
 			}
 		}
-		if (leader != -1)
+
+		if (leader != -1) {
+			free(leader_term);
 			return leader;
+		}
 	}
+	free(leader_term);
 	cfg_fatalf(cfg, "expected one leader, got none");
 	return -1;
 }

@@ -517,6 +517,110 @@ START_TEST(TestSnapshotAheadOfApplier)
 }
 END_TEST
 
+/* ---- issue 20: a snapshot while an entry is handed over ---- */
+
+/* Cut peer i off from the others, or join it again. */
+static void cluster_link(cluster *c, int i, bool on)
+{
+	for (int j = 0; j < c->n; j++) {
+		char end[32];
+		snprintf(end, sizeof end, "c%d-%d", i, j);
+		labrpc_enable(c->net, end, on);
+		snprintf(end, sizeof end, "c%d-%d", j, i);
+		labrpc_enable(c->net, end, on);
+	}
+}
+
+#define HANDOFF_ROUNDS 8
+#define HANDOFF_BATCH 4
+
+typedef struct {
+	Chan *ch;
+	Raft *rf;
+	int me;
+	pthread_mutex_t mu;
+	int received;  /* the last index received in order */
+	char err[256];
+} handoff_service;
+
+/* A service that, on each entry k, (wrongly) snapshots k + 3, which it
+ * has not been sent, and checks that it is still sent every index in
+ * order. */
+static void *handoff_service_main(void *arg)
+{
+	handoff_service *h = arg;
+	for (int k = 1; k <= HANDOFF_ROUNDS * HANDOFF_BATCH; k++) {
+		ApplyMsg m;
+		if (!chan_recv(h->ch, &m))
+			break;
+		bool in_order = m.command_valid && m.command_index == k;
+		pthread_mutex_lock(&h->mu);
+		if (in_order)
+			h->received = k;
+		else
+			snprintf(h->err, sizeof h->err,
+				 "S%d sent index %d after %d: entries %d..%d were never sent "
+				 "(a snapshot through them was accepted before they were)",
+				 h->me, m.command_index, k - 1, k, m.command_index - 1);
+		pthread_mutex_unlock(&h->mu);
+		apply_msg_free(&m);
+		if (!in_order)
+			break;
+		raft_snapshot(h->rf, k + 3, "snap", 4);
+	}
+	return NULL;
+}
+
+START_TEST(TestSnapshotDuringHandOff)
+{
+	/* A follower cut off while the leader commits a batch gets the batch
+	 * and its commit in one AppendEntries, and the thread that takes it
+	 * hands the first entry straight to its waiting service.  That
+	 * hand-off used to count the whole batch as applied before any was
+	 * taken, so a snapshot of an index the service had not been sent was
+	 * accepted in that moment, and the entries it covered were never
+	 * sent. */
+	cluster *c = cluster_make(3);
+	int l = cluster_leader(c);
+	int f = (l + 1) % 3;
+	handoff_service h = { .ch = c->ch[f], .rf = c->rf[f], .me = f };
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_t tid;
+	ck_assert(pthread_create(&tid, NULL, handoff_service_main, &h) == 0);
+
+	int last = 0;
+	for (int round = 0; round < HANDOFF_ROUNDS; round++) {
+		cluster_link(c, f, false);
+		for (int i = 0; i < HANDOFF_BATCH; i++) {
+			char cmd[16];
+			snprintf(cmd, sizeof cmd, "cmd%d", ++last);
+			start_str(c->rf[l], cmd);
+		}
+		wait_commit(c->rf[l], last);
+		cluster_link(c, f, true);
+		int received = 0;
+		for (int64_t t0 = now_ms(); now_ms() - t0 < 3000; sleep_ms(5)) {
+			pthread_mutex_lock(&h.mu);
+			received = h.err[0] ? -1 : h.received;
+			pthread_mutex_unlock(&h.mu);
+			if (received < 0 || received == last)
+				break;
+		}
+		if (received != last)
+			break;
+	}
+	chan_close(c->ch[f]);
+	pthread_join(tid, NULL);
+	pthread_mutex_lock(&h.mu);
+	ck_assert_msg(h.err[0] == '\0', "%s", h.err);
+	ck_assert_msg(h.received == last, "S%d sent entries 1..%d of %d within 3 s", f, h.received,
+		      last);
+	pthread_mutex_unlock(&h.mu);
+	pthread_mutex_destroy(&h.mu);
+	cluster_free(c);
+}
+END_TEST
+
 /* ---- item 2: Kill while the applier is blocked ---- */
 
 typedef struct {
@@ -892,6 +996,7 @@ END_TEST
 static const test_entry hardening_tests[] = {
 	TEST_ENTRY(TestOnePeer, 30),
 	TEST_ENTRY(TestSnapshotAheadOfApplier, 30),
+	TEST_ENTRY(TestSnapshotDuringHandOff, 60),
 	TEST_ENTRY(TestKillWithApplyBlocked, 30),
 	TEST_ENTRY(TestQuorumWithLateReplies, 60),
 	TEST_ENTRY(TestLeaderStaysUp, 180),

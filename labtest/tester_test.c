@@ -4,6 +4,8 @@
  *
  *   TestAppliedAfterKill          a send on a killed peer's apply channel
  *                                 fails the test
+ *   TestParkedApplyAfterKill      so does one that was parked on the
+ *                                 channel when Kill returned
  *   TestKilledPeerRequestsArrive  requests still in the unreliable delay
  *                                 when their peer is killed arrive, as in Go,
  *                                 while the calls return at once
@@ -11,6 +13,8 @@
  *                                 held only by its service
  *   TestConcurrentKill            a second raft_kill() waits for the first
  *                                 one's joins
+ *   TestThreadStartFails          raft_make() reports a thread it cannot
+ *                                 start
  *
  * Names in the lab's style, never ending in 2A-2D, so that RUN=2B runs
  * exactly the lab's tests. */
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,6 +110,67 @@ START_TEST(TestAppliedAfterKill)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
 			      strstr(out, "apply error: server 1 applied after Kill") != NULL,
 		      "a send after Kill was not reported (status %d): %s", status, out);
+	printf("  ... Passed\n");
+}
+END_TEST
+
+/* ---- TestParkedApplyAfterKill ---- */
+
+typedef struct {
+	Chan *ch;
+	ApplyMsg *batch;
+	size_t n;
+} parked_send;
+
+static void *send_batch(void *p)
+{
+	parked_send *s = p;
+	chan_send_all_unless(s->ch, s->batch, s->n, NULL);
+	return NULL;
+}
+
+/* A Raft whose send is under way when Kill returns (a thread Kill does
+ * not wait for, parked on the channel behind a long backlog): here the
+ * test sends in its place, 200,000 entries, and kills the server once the
+ * tester has taken the first. */
+static void parked_send_at_kill(void)
+{
+	cfg_outside_check = true;
+	config *cfg = make_config(3, false, false);
+	enum { N = 200000 };
+	parked_send s = { cfg->apply_ch[1], xcalloc(N, sizeof(ApplyMsg)), N };
+	for (int i = 0; i < N; i++) {
+		cmd_t c = cmd_int(i + 1);
+		s.batch[i] = (ApplyMsg){ .command_valid = true, .command = c.data,
+					 .command_len = c.len, .command_index = i + 1 };
+	}
+	pthread_t tid;
+	ck_assert(pthread_create(&tid, NULL, send_batch, &s) == 0);
+	for (;;) {
+		pthread_mutex_lock(&cfg->mu);
+		int applied = cfg->last_applied[1];
+		pthread_mutex_unlock(&cfg->mu);
+		if (applied > 0)
+			break;
+		sleep_ms(1);
+	}
+	cfg_crash1(cfg, 1); /* the rest of the batch is still parked */
+	pthread_join(tid, NULL);
+	fprintf(stderr, "all %d entries applied, no error\n", N);
+	exit(0);
+}
+
+/* The check above saw only sends made after its mark was queued: one
+ * already parked when Kill returned is taken first, and passed. */
+START_TEST(TestParkedApplyAfterKill)
+{
+	printf("Test (tester): a send parked when Kill returned fails the test ...\n");
+	char out[8192];
+	int status = run_in_child(parked_send_at_kill, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+			      strstr(out, "apply error: server 1 applied after Kill") != NULL,
+		      "a send parked when Kill returned was not reported (status %d): %s", status,
+		      out);
 	printf("  ... Passed\n");
 }
 END_TEST
@@ -266,6 +332,76 @@ static void lone_peer_make(lone_peer *lp)
 	ck_assert_msg(lp->rf != NULL, "raft_make: %s", err);
 }
 
+/* ---- TestThreadStartFails ---- */
+
+/* The sanitizers reserve terabytes of address space: no limit on it can
+ * make just a thread's stack fail under them. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+/* The process's address space now (kB). */
+static long vm_size_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	long v = -1;
+	char line[256];
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "VmSize:", 7) == 0)
+			v = strtol(line + 7, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* raft_make with no room left for a thread's stack (256 KB under make
+ * sim, 8 MB on real threads), in a process that has run no thread yet, so
+ * no stack is cached for reuse. */
+static void make_without_threads(void)
+{
+	lone_peer lp = { 0 };
+	lp.net = labrpc_make_network(random_seed());
+	for (int j = 0; j < 3; j++) {
+		char name[16];
+		snprintf(name, sizeof name, "0-%d", j);
+		lp.ends[j] = labrpc_make_end(lp.net, name);
+	}
+	lp.ps = persister_make();
+	lp.apply_ch = chan_make(sizeof(ApplyMsg));
+	struct rlimit lim = { .rlim_cur = (rlim_t)(vm_size_kb() + 160) * 1024,
+			      .rlim_max = RLIM_INFINITY };
+	if (setrlimit(RLIMIT_AS, &lim) != 0) {
+		fprintf(stderr, "setrlimit failed\n");
+		_exit(2);
+	}
+	char err[256] = "";
+	Raft *rf = raft_make(lp.ends, 3, 0, lp.ps, lp.apply_ch, 1, err, sizeof err);
+	if (rf != NULL) {
+		fprintf(stderr, "raft_make returned a peer\n");
+		raft_kill(rf);
+		_exit(3);
+	}
+	fprintf(stderr, "raft_make: %s\n", err);
+	_exit(1);
+}
+#endif
+
+/* A thread Raft cannot start is an error: raft_make returns NULL with the
+ * reason.  (Before: the failure went unseen, and Kill joined a thread
+ * handle never set.) */
+START_TEST(TestThreadStartFails)
+{
+	printf("Test (tester): raft_make fails cleanly when it cannot start a thread ...\n");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	printf("  ... Skipped under a sanitizer\n");
+#else
+	char out[8192];
+	int status = run_in_child(make_without_threads, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+			      strstr(out, "raft_make: cannot start the ticker thread") != NULL,
+		      "raft_make without room for a thread (status %d): %s", status, out);
+	printf("  ... Passed\n");
+#endif
+}
+END_TEST
+
 /* ---- TestFreeNetworkWithLiveRaft ---- */
 
 /* A service that never kills its Raft and lets go of its own reference
@@ -416,8 +552,10 @@ END_TEST
 
 static const test_entry tester_tests[] = {
 	TEST_ENTRY(TestAppliedAfterKill, LAB_TEST_TIMEOUT),
+	TEST_ENTRY(TestParkedApplyAfterKill, LAB_TEST_TIMEOUT),
 	TEST_ENTRY(TestKilledPeerRequestsArrive, LAB_TEST_TIMEOUT),
 	TEST_ENTRY(TestFreeNetworkWithLiveRaft, LAB_TEST_TIMEOUT),
 	TEST_ENTRY(TestConcurrentKill, LAB_TEST_TIMEOUT),
+	TEST_ENTRY(TestThreadStartFails, LAB_TEST_TIMEOUT),
 };
 TEST_GROUP(tester, tester_tests);
