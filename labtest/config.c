@@ -524,6 +524,13 @@ static bool check_finished(config *cfg)
  * longer: look again for up to 200 ms. */
 static void check_threads_ended(config *cfg)
 {
+#if defined(__SANITIZE_THREAD__)
+	/* ThreadSanitizer may start a thread of its own meanwhile (one more
+	 * thread is seen in the Kill tests under make tsan only): the count
+	 * means nothing there.  make test, make asan and make sim check. */
+	(void)cfg;
+	return;
+#endif
 	int extra = thread_count() - cfg->threads0;
 	for (int i = 0; i < 20 && extra > 0; i++) {
 		sleep_ms(10);
