@@ -38,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +92,7 @@ typedef struct sim_thread {
 	struct sim_thread *tnext;    /* in the timer list */
 	struct sim_thread *joiner;
 	bool detached;
+	uint64_t prio;         /* SIM_SCHED=pct: its priority, higher runs first */
 
 	held_lock held[MAX_HELD];
 	int nheld;
@@ -124,6 +127,11 @@ _Static_assert(sizeof(sim_cond) <= sizeof(pthread_cond_t), "sim_cond fits");
 
 typedef struct { uint64_t s; } rng_t;
 
+typedef enum { SCHED_RANDOM, SCHED_PCT } sched_kind;
+
+/* PCT's change points (SIM_PCT_DEPTH - 1 of them) at most. */
+#define PCT_MAX_DEPTH 16
+
 static struct {
 	bool ready;
 	uint64_t seed;
@@ -138,6 +146,18 @@ static struct {
 	int next_id;
 	int64_t now;
 	rng_t sched_rng, random_rng;
+
+	sched_kind sched;
+	int pct_depth;          /* d: d - 1 priority change points */
+	uint64_t pct_steps;     /* k: the steps the change points are drawn from */
+	uint64_t pct_change[PCT_MAX_DEPTH]; /* the change points, ascending */
+	int pct_next;           /* the next change point to come */
+	uint64_t pct_step;      /* steps so far: points where a thread woke */
+	bool woken;             /* a thread became runnable since the last point */
+	sim_thread *yielder;    /* yields the coming pick to the others */
+
+	bool check_run;         /* SIM_CHECK's child run: print the schedule hash */
+	uint64_t schedule_hash; /* every pick and its time, FNV-1a */
 
 	_Atomic uint64_t points;
 	uint64_t switches, threads;
@@ -529,6 +549,7 @@ static void wake(sim_thread *t)
 	t->state = RUNNING;
 	t->wait = W_NONE;
 	runq_add(t);
+	S.woken = true;
 }
 
 /* Wake the threads whose deadline has come. */
@@ -567,6 +588,92 @@ static void switch_to(sim_thread *t)
 	}
 }
 
+/* ---- PCT scheduling (SIM_SCHED=pct) ----
+ *
+ * Burckhardt, Kothari, Musuvathi and Nagarakatte, "A Randomized Scheduler
+ * with Probabilistic Guarantees of Finding Bugs" (ASPLOS 2010).  Each
+ * thread gets a random priority when it is created, and the runnable
+ * thread of highest priority runs.  At d - 1 steps drawn at random from
+ * the first k (SIM_PCT_DEPTH=d, SIM_PCT_STEPS=k), the running thread drops
+ * to a priority below every initial one: the i-th change point to d - i.
+ * A bug that needs d orderings in a row is then found in each run with
+ * probability at least 1/(n k^(d-1)), n threads, where a random walk's
+ * chance shrinks with every scheduling decision on the way.
+ *
+ * A step is a point that matters: one where some thread became runnable
+ * (a message delivered, that is a condition signalled; a timer fired; a
+ * mutex handed over; a thread started or joined).  Where nothing woke,
+ * the running thread just goes on, as the highest priority says.  A
+ * thread that yields (a spin waiting for another) lets the others go
+ * first, or a high priority would spin it for ever.
+ *
+ * After the first k steps the random walk takes over, as in Coyote's
+ * PCT: strict priorities never end a loop that runs until a time has
+ * passed when its iterations cost no virtual time.  TestReliableChurn2C's
+ * clients commit at once when the Raft threads outrank them, so they never
+ * sleep, and 16 virtual seconds took minutes of wall time. */
+
+/* Draw the change points for this process (after the seed is read). */
+static void pct_start(void)
+{
+	int n = S.pct_depth - 1;
+	for (int i = 0; i < n; i++) {
+		uint64_t c = 1 + rng_next(&S.sched_rng) % S.pct_steps;
+		int j = i;
+		for (; j > 0 && S.pct_change[j - 1] > c; j--)
+			S.pct_change[j] = S.pct_change[j - 1];
+		S.pct_change[j] = c;
+	}
+	S.pct_next = 0;
+	S.pct_step = 0;
+}
+
+/* A new thread's priority: random, above every change point's. */
+static void pct_born(sim_thread *t)
+{
+	t->prio = (uint64_t)S.pct_depth + (rng_next(&S.sched_rng) >> 2);
+}
+
+/* Count a step if a thread woke since the last point, and at a change
+ * point lower the running thread's priority. */
+static void pct_step(void)
+{
+	if (!S.woken)
+		return;
+	S.woken = false;
+	S.pct_step++;
+	while (S.pct_next < S.pct_depth - 1 && S.pct_change[S.pct_next] == S.pct_step)
+		S.cur->prio = (uint64_t)(S.pct_depth - 1 - S.pct_next++);
+}
+
+/* The runnable thread of highest priority (ties: the older thread),
+ * passing over one that yields unless it is alone; NULL once the first k
+ * steps are over: from there the random walk picks. */
+static sim_thread *pct_pick(void)
+{
+	pct_step();
+	if (S.pct_step > S.pct_steps)
+		return NULL;
+	sim_thread *best = NULL;
+	for (int i = 0; i < S.nrun; i++) {
+		sim_thread *t = S.runq[i];
+		if (t == S.yielder && S.nrun > 1)
+			continue;
+		if (best == NULL || t->prio > best->prio || (t->prio == best->prio && t->id < best->id))
+			best = t;
+	}
+	return best;
+}
+
+/* SIM_CHECK: fold each pick and its virtual time into the schedule hash. */
+static void note_pick(const sim_thread *next)
+{
+	uint64_t v[2] = { (uint64_t)next->id, (uint64_t)S.now };
+	const unsigned char *b = (const unsigned char *)v;
+	for (size_t i = 0; i < sizeof v; i++)
+		S.schedule_hash = (S.schedule_hash ^ b[i]) * 0x100000001b3ULL;
+}
+
 /* Pick the next thread to run among the runnable ones (the current
  * thread may or may not be one of them) and run it. */
 static void schedule(void)
@@ -579,7 +686,11 @@ static void schedule(void)
 			S.now = S.timers->deadline;
 		fire_timers();
 	}
-	sim_thread *next = S.runq[rng_next(&S.sched_rng) % (uint64_t)S.nrun];
+	sim_thread *next = S.sched == SCHED_PCT ? pct_pick() : NULL;
+	if (next == NULL)
+		next = S.runq[rng_next(&S.sched_rng) % (uint64_t)S.nrun];
+	S.yielder = NULL;
+	note_pick(next);
 	switch_to(next);
 }
 
@@ -616,6 +727,8 @@ static sim_thread *thread_new(void)
 	t->runq_pos = -1;
 	t->all_next = S.all;
 	S.all = t;
+	if (S.sched == SCHED_PCT)
+		pct_born(t);
 	return t;
 }
 
@@ -644,9 +757,44 @@ extern char **environ;
 
 static void read_seed(void);
 
+/* SIM_SCHED (random, the default, or pct), SIM_PCT_DEPTH (d, default
+ * PCT_DEPTH) and SIM_PCT_STEPS (k, default PCT_STEPS). */
+#define PCT_DEPTH 3
+#define PCT_STEPS 20000
+static void read_scheduler_settings(void)
+{
+	const char *sched = getenv("SIM_SCHED");
+	if (sched == NULL || strcmp(sched, "random") == 0)
+		S.sched = SCHED_RANDOM;
+	else if (strcmp(sched, "pct") == 0)
+		S.sched = SCHED_PCT;
+	else
+		fatal("SIM_SCHED=%s: expected random or pct", sched);
+	const char *d = getenv("SIM_PCT_DEPTH");
+	S.pct_depth = PCT_DEPTH;
+	if (d) {
+		uint64_t v = parse_u64("SIM_PCT_DEPTH", d);
+		if (v < 1 || v > PCT_MAX_DEPTH)
+			fatal("SIM_PCT_DEPTH=%s: expected 1..%d", d, PCT_MAX_DEPTH);
+		S.pct_depth = (int)v;
+	}
+	const char *k = getenv("SIM_PCT_STEPS");
+	S.pct_steps = PCT_STEPS;
+	if (k) {
+		S.pct_steps = parse_u64("SIM_PCT_STEPS", k);
+		if (S.pct_steps < 1)
+			fatal("SIM_PCT_STEPS=%s: expected at least 1", k);
+	}
+	const char *c = getenv("SIM_CHECK");
+	if (c && strcmp(c, "0") != 0 && strcmp(c, "1") != 0 && strcmp(c, "run") != 0)
+		fatal("SIM_CHECK=%s: expected 0 or 1", c);
+	S.check_run = c && strcmp(c, "run") == 0;
+}
+
 static void read_settings(void)
 {
-	static const char *const known[] = { "SIM_WATCHDOG", "SIM_STATS" };
+	static const char *const known[] = { "SIM_WATCHDOG", "SIM_STATS", "SIM_SCHED",
+					     "SIM_PCT_DEPTH", "SIM_PCT_STEPS", "SIM_CHECK" };
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, "SIM_", 4) != 0)
 			continue;
@@ -655,7 +803,8 @@ static void read_settings(void)
 		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 			ok |= strlen(known[i]) == n && strncmp(*e, known[i], n) == 0;
 		if (!ok)
-			fatal("unknown setting %.*s (known: SIM_WATCHDOG=seconds, SIM_STATS=0|1)",
+			fatal("unknown setting %.*s (known: SIM_WATCHDOG=seconds, SIM_STATS=0|1, "
+			      "SIM_SCHED=random|pct, SIM_PCT_DEPTH=d, SIM_PCT_STEPS=k, SIM_CHECK=0|1)",
 			      (int)n, *e);
 	}
 	const char *w = getenv("SIM_WATCHDOG");
@@ -670,6 +819,7 @@ static void read_settings(void)
 	if (st && strcmp(st, "0") != 0 && strcmp(st, "1") != 0)
 		fatal("SIM_STATS=%s: expected 0 or 1", st);
 	S.stats = st == NULL || strcmp(st, "1") == 0;
+	read_scheduler_settings();
 
 	read_seed();
 }
@@ -715,6 +865,13 @@ static void start_scheduler(void)
 	S.now = CLOCK_START_NS;
 	S.sched_rng.s = S.seed ^ 0x7363686564756c65ULL;   /* "schedule" */
 	S.random_rng.s = S.seed ^ 0x72616e646f6d0000ULL;  /* "random" */
+	S.schedule_hash = 0xcbf29ce484222325ULL;
+	S.woken = false;
+	S.yielder = NULL;
+	if (S.sched == SCHED_PCT) {
+		pct_start();
+		pct_born(me); /* from the seeded PRNG, as every later thread */
+	}
 	atomic_store(&S.points, 0);
 	S.switches = S.threads = 0;
 	S.wall_start = wall_ns();
@@ -732,6 +889,8 @@ static void print_stats(void)
 	       (double)st.virtual_ns / NS_PER_S, (double)st.wall_ns / NS_PER_S,
 	       (unsigned long long)st.points, (unsigned long long)st.switches,
 	       (unsigned long long)st.threads, (unsigned long long)S.seed);
+	if (S.check_run)
+		printf("  ... sim schedule: %016llx\n", (unsigned long long)S.schedule_hash);
 	fflush(stdout);
 }
 
@@ -742,11 +901,134 @@ static void after_fork_in_child(void)
 	atexit(print_stats);
 }
 
-__attribute__((constructor)) static void dsim_init(void)
+static void check_determinism(char **argv) __attribute__((noreturn));
+
+__attribute__((constructor)) static void dsim_init(int argc, char **argv, char **envp)
 {
+	(void)argc;
+	(void)envp;
 	read_settings();
+	const char *check = getenv("SIM_CHECK");
+	if (check && strcmp(check, "1") == 0)
+		check_determinism(argv);
 	start_scheduler();
 	pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+/* ---- SIM_CHECK=1: the same seed twice, the same run twice ----
+ *
+ * The process runs itself twice with the same SEED (and SIM_CHECK=run,
+ * which adds each test's schedule hash to its output), without address
+ * randomization, and compares the two outputs line by line, wall times
+ * aside.  It prints the first run's output, then the verdict; it exits
+ * with the first run's status, or 1 when the runs differ. */
+
+/* Run argv with the environment as it is; its stdout and stderr in *out
+ * (NUL-terminated, *len bytes), its wait status returned. */
+static int run_capturing(char **argv, char **out, size_t *len)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		fatal("SIM_CHECK: pipe failed");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("SIM_CHECK: fork failed");
+	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[1]);
+		personality(ADDR_NO_RANDOMIZE);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t cap = 1 << 16;
+	*len = 0;
+	*out = malloc(cap);
+	ssize_t n;
+	while (*out && (n = read(fds[0], *out + *len, cap - *len - 1)) > 0) {
+		*len += (size_t)n;
+		if (cap - *len < 4096)
+			*out = realloc(*out, cap *= 2);
+	}
+	if (*out == NULL)
+		fatal("out of memory");
+	(*out)[*len] = '\0';
+	close(fds[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		;
+	return status;
+}
+
+/* Does this line carry a wall time (the statistics line, the runner's
+ * totals), which no two runs share? */
+static bool has_wall_time(const char *line, size_t n)
+{
+	return memmem(line, n, " s wall", 7) || (n >= 3 && memcmp(line, "ok ", 3) == 0) ||
+	       (n >= 5 && memcmp(line, "FAIL\t", 5) == 0) ||
+	       (n >= 8 && memcmp(line, "--- FAIL", 8) == 0);
+}
+
+/* Are the two lines the same, digits aside where they carry a wall time? */
+static bool same_line(const char *a, size_t na, const char *b, size_t nb)
+{
+	if (!has_wall_time(a, na))
+		return na == nb && memcmp(a, b, na) == 0;
+	size_t i = 0, j = 0;
+	for (;;) {
+		while (i < na && ((a[i] >= '0' && a[i] <= '9') || a[i] == '.'))
+			i++;
+		while (j < nb && ((b[j] >= '0' && b[j] <= '9') || b[j] == '.'))
+			j++;
+		if (i == na || j == nb)
+			return i == na && j == nb;
+		if (a[i++] != b[j++])
+			return false;
+	}
+}
+
+static void check_determinism(char **argv)
+{
+	char seed[32];
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)S.seed);
+	setenv("SEED", seed, 1);
+	setenv("SIM_CHECK", "run", 1);
+	char *out[2];
+	size_t len[2];
+	int status[2];
+	for (int r = 0; r < 2; r++)
+		status[r] = run_capturing(argv, &out[r], &len[r]);
+	fwrite(out[0], 1, len[0], stdout);
+	const char *a = out[0], *b = out[1];
+	int line = 1;
+	for (;; line++) {
+		size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
+		bool a_ends = a[na] == '\0', b_ends = b[nb] == '\0';
+		if (!same_line(a, na, b, nb) || a_ends != b_ends) {
+			printf("dsim: SIM_CHECK: SEED=%s is not deterministic: the two runs differ "
+			       "at line %d:\n  first:  %.*s%s\n  second: %.*s%s\n",
+			       seed, line, (int)na, a, a_ends ? " (the end)" : "", (int)nb, b,
+			       b_ends ? " (the end)" : "");
+			fflush(stdout);
+			_exit(1);
+		}
+		if (a_ends)
+			break;
+		a += na + 1;
+		b += nb + 1;
+	}
+	bool same_status = status[0] == status[1];
+	printf("dsim: SIM_CHECK: SEED=%s: %s (%d lines, schedules and output)\n", seed,
+	       same_status ? "both runs the same" : "the same output, but not the same exit status",
+	       line);
+	fflush(stdout);
+	if (!same_status)
+		_exit(1);
+	_exit(WIFEXITED(status[0]) ? WEXITSTATUS(status[0]) : 1);
 }
 
 /* A real thread that fails the run when the running thread has reached
@@ -881,6 +1163,7 @@ int __wrap_pthread_create(pthread_t *tid, const pthread_attr_t *attr, void *(*fn
 	t->sp = initial_stack(mem + 4096, size);
 	t->state = RUNNING;
 	runq_add(t);
+	S.woken = true;
 	S.threads++;
 	*tid = (pthread_t)t;
 	start_watchdog();
@@ -1182,6 +1465,7 @@ unsigned __wrap_sleep(unsigned s)
 
 int __wrap_sched_yield(void)
 {
+	S.yielder = S.cur;
 	point(YIELD_NS);
 	return 0;
 }

@@ -19,7 +19,11 @@
  * Settings (environment): SEED (decimal; drawn and exported when unset),
  * SIM_WATCHDOG (wall seconds a thread may run without reaching a
  * synchronization point before the run fails; default 10), SIM_STATS=0
- * (no statistics line at the end of each test process). */
+ * (no statistics line at the end of each test process), SIM_SCHED=pct
+ * (PCT's priorities and change points instead of the random walk, with
+ * SIM_PCT_DEPTH=d, default 3, and SIM_PCT_STEPS=k, default 20000: see
+ * dsim.c), SIM_CHECK=1 (run the process twice with the same seed and fail
+ * when the schedules or the output differ). */
 #ifndef DSIM_H
 #define DSIM_H
 

@@ -1,6 +1,7 @@
 /* test_test.c: tests of the deterministic simulator itself (make sim only).
  *
- * Virtual time, exact replay by seed, the deadlock report on a planted
+ * Virtual time, exact replay by seed (and SIM_CHECK's check of it, with
+ * both schedulers), the deadlock report on a planted
  * 2D deadlock, the watchdog on a spin that never yields, and refused
  * settings.  Programs that must fail run as child processes: this very
  * test binary again, or the demos built beside it. */
@@ -203,6 +204,31 @@ START_TEST(TestSimReplay)
 }
 END_TEST
 
+/* SIM_CHECK=1 runs a seed twice and finds the two runs the same, with
+ * either scheduler; and PCT's schedule is not the random walk's. */
+START_TEST(TestSimCheck)
+{
+	char self[PATH_MAX];
+	sibling("tests", self, sizeof self);
+	char *const argv[] = { self, "^TestReElection2A$", NULL };
+	const char *const env_random[] = { "SEED=77", "SIM_CHECK=1", "CK_FORK=yes", NULL };
+	const char *const env_pct[] = { "SEED=77", "SIM_CHECK=1", "SIM_SCHED=pct", "CK_FORK=yes",
+					NULL };
+	run_result r, p;
+	run(argv, env_random, &r);
+	run(argv, env_pct, &p);
+	ck_assert_msg(r.status == 0, "SIM_CHECK=1 failed:\n%s", r.out);
+	ck_assert_msg(p.status == 0, "SIM_CHECK=1 SIM_SCHED=pct failed:\n%s", p.out);
+	expect_in(&r, "dsim: SIM_CHECK: SEED=77: both runs the same");
+	expect_in(&p, "dsim: SIM_CHECK: SEED=77: both runs the same");
+	char *h1 = strstr(r.out, "sim schedule: "), *h2 = strstr(p.out, "sim schedule: ");
+	ck_assert_msg(h1 && h2, "no schedule hash:\n%s\n%s", r.out, p.out);
+	ck_assert_msg(strncmp(h1, h2, 30) != 0, "pct and random gave the same schedule");
+	free(r.out);
+	free(p.out);
+}
+END_TEST
+
 /* The classic 2D deadlock is reported at once, with Go's words and what
  * each thread waits on, whatever the schedule. */
 START_TEST(TestSimDeadlockReported)
@@ -261,6 +287,10 @@ START_TEST(TestSimBadSettings)
 		{ "SIM_BOGUS=1", "unknown setting SIM_BOGUS" },
 		{ "SIM_WATCHDOG=0", "SIM_WATCHDOG=0: expected 1..86400 seconds" },
 		{ "SIM_STATS=yes", "SIM_STATS=yes: expected 0 or 1" },
+		{ "SIM_SCHED=fifo", "SIM_SCHED=fifo: expected random or pct" },
+		{ "SIM_PCT_DEPTH=0", "SIM_PCT_DEPTH=0: expected 1..16" },
+		{ "SIM_PCT_STEPS=x", "SIM_PCT_STEPS=x: expected a decimal number" },
+		{ "SIM_CHECK=2", "SIM_CHECK=2: expected 0 or 1" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *const env[] = { cases[i][0], NULL };
@@ -280,6 +310,7 @@ static const test_entry dsim_tests[] = {
 	TEST_ENTRY(TestSimVirtualTime, 10),
 	TEST_ENTRY(TestSimBarrier, 10),
 	TEST_ENTRY(TestSimReplay, 60),
+	TEST_ENTRY(TestSimCheck, 60),
 	TEST_ENTRY(TestSimDeadlockReported, 10),
 	TEST_ENTRY(TestSimWatchdog, 20),
 	TEST_ENTRY(TestSimBadSettings, 20),

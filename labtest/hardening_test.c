@@ -765,7 +765,7 @@ START_TEST(TestLeaderStaysUp)
 	}
 	printf("  %d s: %d leader changes, %lld ms (%.2f%%) without a leader\n", STAYS_UP_S,
 	       changes, (long long)leaderless_ms, 100.0 * (double)leaderless_ms / (STAYS_UP_S * 1e3));
-	/* On average 0.44 changes in 120 s and 0.17% of the time without a
+	/* On average 0.46 changes in 120 s and 0.18% of the time without a
 	 * leader over 50 seeds (15 to 36 changes before the fix; notes.md,
 	 * "A leader that stays up").  A run may see a few; the bounds are
 	 * where a Poisson tail of that rate falls below one run in 100,000

@@ -376,7 +376,8 @@ class TestDstestSim(unittest.TestCase):
                             env={"DSTEST_SELFTEST_FAIL": "1"})
             self.assertEqual(r.returncode, 1)
             for seed in (40, 41):
-                self.assertIn(f"SEED={seed} make sim RUN='^TestToolsSelfCheck$'", r.stdout)
+                self.assertIn(f"SIM_SCHED=random SEED={seed} make sim RUN='^TestToolsSelfCheck$'",
+                              r.stdout)
 
     def test_sim_and_sanitizer_cannot_mix(self):
         r = self.dstest("--sim", "--sanitizer", "tsan", "TestToolsSelfCheck")
