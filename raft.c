@@ -12,10 +12,10 @@
  *
  * Threads, all started with go_start (goroutine.h) in the peer's group,
  * which Kill ends and waits for: a ticker (Go's ticker goroutine: election
- * timeouts, heartbeats and the leader's quorum check; it holds no lock
- * while it sleeps), an applier (it sends committed entries on the apply
- * channel with the mutex released), and one call per RPC, as Go's
- * `go rf.sendAppendEntries(...)`.  One mutex (rf->mu) guards all the
+ * timeouts), a leader's loop while it leads (heartbeats and its quorum
+ * check), an applier (it sends committed entries on the apply channel),
+ * and one call per RPC, as Go's `go rf.sendAppendEntries(...)`.  None
+ * holds a lock while it sleeps.  One mutex (rf->mu) guards all the
  * state.  It is never held across an RPC, an apply-channel send, or a
  * sleep. */
 #define _GNU_SOURCE
@@ -845,7 +845,7 @@ bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term
  * (rf->mu held).  A heartbeat always goes (unless MAX_IN_FLIGHT calls to
  * peer are under way); otherwise, while the latest message to peer awaits
  * its reply, or peer is unreachable, only note that more is pending: the
- * reply (or the ticker, once REPLY_WAIT_MS has passed, or the next
+ * reply (or the leader's loop, once REPLY_WAIT_MS has passed, or the next
  * heartbeat) sends the rest in one message, so a burst of Start()s is
  * coalesced. */
 static void replicate_to(Raft *rf, int peer, bool heartbeat)
@@ -1124,7 +1124,7 @@ static int64_t slowest_recent_rtt(const Raft *rf, int64_t now)
  * message to peer is resent, not sooner than TICK_MS after it left (a
  * peer that fails calls at once costs at most one call per TICK_MS, and
  * only until it counts as unreachable); a sooner one is left to the
- * ticker (pending). */
+ * leader's loop (pending). */
 static void resend_lost(Raft *rf, rpc_job *job)
 {
 	int p = job->peer;
@@ -1620,7 +1620,8 @@ int raft_install_snapshot(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 	return 0;
 }
 
-/* Each handler holds rf->mu for a moment and never waits on anything else
- * (the applier, not a handler, sends on applyCh), so labrpc may run it on
- * the caller's thread. */
+/* Each handler holds rf->mu for a moment and never waits on anything
+ * else: what it hands the service on its way out it only offers
+ * (offer_next_committed(): chan_offer_all() never blocks), and the rest is
+ * the applier's.  So labrpc may run it on the caller's thread. */
 const bool raft_handlers_never_block = true;
