@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+
+#ifdef LAB_SIM
+#include "dsim/dsim.h"
+#endif
 
 static const char *const topic_names[DEBUG_NTOPICS] = {
 	"TIMR", "VOTE", "LEAD", "TERM", "LOG1", "LOG2", "CMIT", "PERS",
@@ -92,6 +97,23 @@ void sleep_ms(int64_t ms)
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+int thread_count(void)
+{
+#ifdef LAB_SIM
+	return dsim_live_threads();
+#else
+	DIR *d = opendir("/proc/self/task");
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+#endif
 }
 
 void deadline_after_ms(struct timespec *ts, int64_t ms)

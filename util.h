@@ -53,6 +53,10 @@ int64_t now_us(void);
 int64_t now_ms(void);
 void sleep_ms(int64_t ms);
 
+/* How many threads this process has (in make sim, the simulator's count,
+ * which includes threads that ended and were not joined). */
+int thread_count(void);
+
 /* A pthread condition-variable deadline ms from now (CLOCK_MONOTONIC,
  * for conditions made with cond_init_monotonic). */
 void deadline_after_ms(struct timespec *ts, int64_t ms);

@@ -1744,6 +1744,14 @@ void dsim_get_stats(dsim_stats *st)
 	st->wall_ns = wall_ns() - S.wall_start;
 }
 
+int dsim_live_threads(void)
+{
+	int n = 0;
+	for (sim_thread *t = S.all; t; t = t->all_next)
+		n++;
+	return n;
+}
+
 uint64_t dsim_seed(void)
 {
 	return S.seed;

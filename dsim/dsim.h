@@ -54,6 +54,9 @@ typedef struct {
 
 void dsim_get_stats(dsim_stats *st);
 
+/* Threads that exist: running, blocked, or ended and not yet joined. */
+int dsim_live_threads(void);
+
 /* The seed this process's schedule comes from. */
 uint64_t dsim_seed(void);
 

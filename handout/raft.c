@@ -14,13 +14,25 @@
  *     each time a new entry is committed to the log, each Raft peer should
  *     send an ApplyMsg to the service (or tester) in the same server.
  *
- * C has no garbage collector: raft_kill must stop and join every thread
- * the peer started, and raft_free frees what raft_make allocated.  Never
- * hold rf->mu across an RPC call, a send on apply_ch, or a sleep.
+ * Go's runtime has counterparts here (goroutine.h, chan.h):
  *
- * Parts marked "Given" are plumbing (the RPC codec, the thread around the
- * ticker); change them as you need.  "Your code here" marks what the lab
- * asks of you. */
+ *   Go                                    C
+ *   go rf.ticker()                        go_start(rf->group, ticker, &rf, sizeof rf)
+ *   go rf.sendRequestVote(server, ...)    go_start(rf->group, fn, &call, sizeof call)
+ *   time.Sleep(ms * time.Millisecond)     go_sleep(rf->group, ms)
+ *   rf.killed()                           raft_killed(rf)
+ *   rf.mu.Lock() / rf.mu.Unlock()         pthread_mutex_lock(&rf->mu) / ..._unlock
+ *   rf.applyCh <- msg                     chan_send(rf->apply_ch, &msg)
+ *
+ * C has no garbage collector: raft_kill waits for every thread started
+ * with go_start (so start yours with it), and raft_free frees what
+ * raft_make allocated.  Never hold rf->mu across an RPC call, a send on
+ * apply_ch, or a sleep.  The tests check Kill from part 2A on: every lab
+ * test fails if a killed peer leaves a thread running, and RUN=kill_test
+ * also checks that a killed peer sends nothing.
+ *
+ * Parts marked "Given" are plumbing (the RPC codec); change them as you
+ * need.  "Your code here" marks what the lab asks of you. */
 #include "raft.h"
 
 #include <limits.h>
@@ -30,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "goroutine.h"
 #include "labgob/labgob.h"
 #include "util.h"
 
@@ -44,11 +57,8 @@ struct Raft {
 	int me;                  /* this peer's index into peers[] */
 	Persister *persister;    /* object to hold this peer's persisted state */
 	Chan *apply_ch;          /* where committed entries go (ApplyMsg) */
-	atomic_bool dead;        /* set by raft_kill() */
+	go_group *group;         /* its threads, Kill's flag and sleeps (goroutine.h) */
 	prng rng;                /* this peer's randomness (util.h), under mu */
-
-	pthread_t ticker;
-	pthread_cond_t ticker_cv; /* raft_kill wakes the ticker's sleep */
 
 	/* Your data here (2A, 2B, 2C).
 	 * Look at the paper's Figure 2 for a description of what
@@ -220,7 +230,27 @@ int raft_request_vote(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
  * need to implement your own timeouts around it.  It blocks: call it
  * without holding rf->mu, from a thread of its own if you must not wait.
  *
- * Look at the comments in labrpc/labrpc.h for more details. */
+ * Look at the comments in labrpc/labrpc.h for more details.
+ *
+ * To send to every peer at once, as Go's `go rf.sendRequestVote(...)`
+ * does, put what the call needs in a struct and hand go_start a copy:
+ *
+ *	typedef struct { Raft *rf; int server; RequestVoteArgs args; } vote_call;
+ *
+ *	static void call_request_vote(void *arg)
+ *	{
+ *		vote_call *c = arg;   // go_start's copy, yours until you return
+ *		RequestVoteReply reply;
+ *		if (send_request_vote(c->rf, c->server, &c->args, &reply)) {
+ *			pthread_mutex_lock(&c->rf->mu);
+ *			...                 // count the vote
+ *			pthread_mutex_unlock(&c->rf->mu);
+ *		}
+ *	}
+ *
+ *	vote_call c = { rf, server, args };
+ *	go_start(rf->group, call_request_vote, &c, sizeof c);  // go rf.sendRequestVote(...)
+ */
 static NOT_YET_USED bool send_request_vote(Raft *rf, int server, const RequestVoteArgs *args,
 					   RequestVoteReply *reply)
 {
@@ -485,52 +515,40 @@ bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term
 
 /* The tester calls raft_kill() when a peer crashes and at the end of each
  * test.  Your code can use raft_killed() to check whether it has been
- * called; the atomic avoids the need for a lock.
+ * called; the flag is atomic, so no lock is needed.
  *
- * Unlike Go's Kill, this one must not return before every thread the peer
- * started has stopped (join them): the tester frees the peer afterwards.
- * A thread blocked in a sleep or on a condition variable must be woken. */
+ * Unlike Go's Kill, this one returns only when every thread the peer
+ * started has ended: the tester frees the peer afterwards.  go_kill cuts
+ * every go_sleep short; go_wait waits for what go_start started.  A
+ * thread of yours that waits on a condition variable must be woken here. */
 void raft_kill(Raft *rf)
 {
-	if (atomic_exchange(&rf->dead, true))
-		return; /* killed before */
-	pthread_mutex_lock(&rf->mu);
-	pthread_cond_broadcast(&rf->ticker_cv);
-	pthread_mutex_unlock(&rf->mu);
-	pthread_join(rf->ticker, NULL);
-	/* Your code here, if desired: wake and join the threads you start. */
+	go_kill(rf->group); /* atomic.StoreInt32(&rf.dead, 1) */
+	/* Your code here, if desired. */
+	go_wait(rf->group); /* not in Go: wait for every go_start'ed thread */
 }
 
+/* rf.killed() */
 static bool raft_killed(Raft *rf)
 {
-	return atomic_load(&rf->dead);
+	return go_killed(rf->group);
 }
 
-/* Sleep for ms milliseconds or until raft_kill(), with rf->mu held: the
- * wait releases the lock while it sleeps. */
-static void sleep_unless_killed(Raft *rf, int64_t ms)
+/* go rf.ticker(): arg is go_start's copy of rf. */
+static void ticker(void *arg)
 {
-	struct timespec deadline;
-	deadline_after_ms(&deadline, ms);
-	if (!raft_killed(rf))
-		pthread_cond_timedwait(&rf->ticker_cv, &rf->mu, &deadline);
-}
-
-static void *ticker(void *arg)
-{
-	Raft *rf = arg;
-	pthread_mutex_lock(&rf->mu);
-	while (!raft_killed(rf)) {
+	Raft *rf = *(Raft **)arg;
+	while (!raft_killed(rf)) { /* for rf.killed() == false { */
 		/* Your code here (2A)
 		 * Check if a leader election should be started. */
 
 		/* pause for a random amount of time between 50 and 350
 		 * milliseconds. */
+		pthread_mutex_lock(&rf->mu); /* rf->rng is under rf->mu */
 		int64_t ms = 50 + prng_intn(&rf->rng, 300);
-		sleep_unless_killed(rf, ms);
+		pthread_mutex_unlock(&rf->mu);
+		go_sleep(rf->group, ms); /* time.Sleep(time.Duration(ms) * time.Millisecond) */
 	}
-	pthread_mutex_unlock(&rf->mu);
-	return NULL;
 }
 
 /* The service or tester wants to create a Raft server.  The ports of all
@@ -549,14 +567,13 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 {
 	Raft *rf = xcalloc(1, sizeof *rf);
 	pthread_mutex_init(&rf->mu, NULL);
-	cond_init_monotonic(&rf->ticker_cv);
+	rf->group = go_group_make();
 	rf->peers = xmemdup(peers, (size_t)npeers * sizeof *peers);
 	rf->npeers = npeers;
 	rf->me = me;
 	rf->persister = persister;
 	persister_retain(persister); /* reference-counted: hold it while in use */
 	rf->apply_ch = apply_ch;
-	atomic_init(&rf->dead, false);
 	prng_seed(&rf->rng, seed);
 
 	/* Your initialization code here (2A, 2B, 2C). */
@@ -571,11 +588,8 @@ Raft *raft_make(labrpc_end *const *peers, int npeers, int me, Persister *persist
 		return NULL;
 	}
 
-	/* start the ticker thread to start elections */
-	if (pthread_create(&rf->ticker, NULL, ticker, rf) != 0) {
-		fprintf(stderr, "raft: cannot start the ticker thread\n");
-		abort();
-	}
+	/* start ticker goroutine to start elections */
+	go_start(rf->group, ticker, &rf, sizeof rf); /* go rf.ticker() */
 	return rf;
 }
 
@@ -586,7 +600,7 @@ void raft_free(Raft *rf)
 	/* Your code here: free what you added. */
 	persister_release(rf->persister);
 	free(rf->peers);
-	pthread_cond_destroy(&rf->ticker_cv);
+	go_group_free(rf->group);
 	pthread_mutex_destroy(&rf->mu);
 	free(rf);
 }

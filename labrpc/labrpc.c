@@ -107,6 +107,7 @@ struct labrpc_net {
 	labrpc_end *ends[END_BUCKETS];
 	server_entry *servers;
 	atomic_int count;
+	atomic_int calls_made;
 	atomic_llong bytes;
 	prng rng;
 	waiter *waiting;
@@ -283,6 +284,11 @@ int labrpc_get_count(labrpc_net *net, const char *servername)
 	int n = srv ? atomic_load(&srv->count) : 0;
 	pthread_mutex_unlock(&net->mu);
 	return n;
+}
+
+int labrpc_calls_made(labrpc_net *net)
+{
+	return atomic_load(&net->calls_made);
 }
 
 int labrpc_total_count(labrpc_net *net)
@@ -683,6 +689,7 @@ bool labrpc_call(labrpc_end *e, const char *svc_meth, const void *args, size_t a
 	labrpc_net *net = e->net;
 	*reply = NULL;
 	*reply_len = 0;
+	atomic_fetch_add(&net->calls_made, 1);
 	pthread_mutex_lock(&net->mu);
 	if (call_stopped(net, e)) {
 		pthread_mutex_unlock(&net->mu);

@@ -68,6 +68,9 @@ void labrpc_delete_server(labrpc_net *net, const char *servername);
 int labrpc_get_count(labrpc_net *net, const char *servername);
 int labrpc_total_count(labrpc_net *net);
 int64_t labrpc_total_bytes(labrpc_net *net);
+/* Not in Go: every labrpc_call made, counted or not (a call on an
+ * aborted end, or after cleanup, is not in labrpc_total_count). */
+int labrpc_calls_made(labrpc_net *net);
 
 bool labrpc_call(labrpc_end *end, const char *svc_meth, const void *args, size_t args_len,
 		 uint8_t **reply, size_t *reply_len);

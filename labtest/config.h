@@ -62,6 +62,7 @@ typedef struct config {
 	retired_applier *retired; /* killed incarnations' appliers */
 	int incarnation;
 	int64_t start_us;      /* make_config() time */
+	int threads0;          /* the process's threads at make_config() */
 	/* begin()/end() statistics */
 	int64_t t0_us;
 	int rpcs0;

@@ -44,11 +44,12 @@
 /* The decoder tests test this project's raft.c; a student's tree (make
  * handout) has neither them nor the decoder. */
 static const test_group *const groups[] = {
-	&labgob, &chan, &persister, &labrpc,
+	&labgob, &chan, &goroutine, &persister, &labrpc,
 #ifdef WITH_RAFT_PERSIST_TEST
 	&raft_persist,
 #endif
 	&raft,
+	&kill_test, /* what Kill must do in C (a student's tree has them too) */
 	&paper, /* beyond the lab: each rule of the paper */
 #ifdef WITH_HARDENING_TEST
 	&hardening,

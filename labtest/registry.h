@@ -36,7 +36,7 @@ typedef struct {
 /* The lab's limit on a single test. */
 #define LAB_TEST_TIMEOUT 120.0
 
-extern const test_group labgob, chan, persister, labrpc, raft_persist, raft, paper, hardening, tester,
-	tools, dsim, porcupine;
+extern const test_group labgob, chan, goroutine, persister, labrpc, raft_persist, raft, kill_test, paper,
+	hardening, tester, tools, dsim, porcupine;
 
 #endif

@@ -1,5 +1,6 @@
-"""The student's tree (make handout): it builds, the lab's tests run and
-fail on the skeleton as on Go's, and our raft.c dropped into it passes 2A.
+"""The student's tree (make handout): it builds, the lab's tests and the
+Kill tests run and fail on the skeleton as on Go's, and our raft.c dropped
+into it passes 2A and the Kill tests.
 
 Run by `make test` (without RUN); not part of the handout itself.
 """
@@ -34,14 +35,21 @@ class TestHandout(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         for f in ("raft.c", "raft.h", "raft_harness.c", "Makefile", "README.md", "notes.md",
                   "labtest/test_test.c", "labtest/config.c", "labrpc/labrpc.c",
-                  "labtest/paper_test.c", "labtest/scripted.c"):
+                  "labtest/paper_test.c", "labtest/scripted.c",
+                  "labtest/kill_test.c", "goroutine.h", "goroutine.c"):
             self.assertTrue(os.path.exists(os.path.join(self.dir, f)), f)
         for f in ("handout", "labtest/raft_persist_test.c", "labtest/hardening_test.c",
+                  "raft_log.c", "raftstate.c",
                   "tools/test_handout.py"):
             self.assertFalse(os.path.exists(os.path.join(self.dir, f)), f)
         with open(os.path.join(self.dir, "raft.c")) as f:
             skeleton = f.read()
         self.assertIn("Your code here (2A)", skeleton)
+        # Go's idioms, by their C counterparts.
+        for idiom in ("go_start(rf->group, ticker, &rf, sizeof rf); /* go rf.ticker() */",
+                      "go rf.sendRequestVote(...)", "time.Sleep", "rf.killed()",
+                      "go_wait(rf->group);"):
+            self.assertIn(idiom, skeleton)
         with open(os.path.join(self.dir, "README.md")) as f:
             readme = f.read()
         self.assertIn("Where to start", readme)
@@ -56,8 +64,9 @@ class TestHandout(unittest.TestCase):
             self.assertNotIn(ours, notes)
 
     def test_2_skeleton_compiles_and_fails_2A(self):
-        r = make("build/plain/tests", cwd=self.dir)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)  # with -Werror
+        r = make("build/plain/tests", "build/sim/tests", cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("warning:", r.stdout + r.stderr)
         r = make("test", "RUN=2A", cwd=self.dir)
         self.assertNotEqual(r.returncode, 0, r.stdout)
         self.assertIn("Test (2A): initial election ...", r.stdout)
@@ -66,6 +75,25 @@ class TestHandout(unittest.TestCase):
                                    r"    seed: SEED=\d+\n")
         self.assertIn("0%: Checks: 3, Failures: 3, Errors: 0", r.stdout)
         self.assertRegex(r.stdout, r"\nFAIL\traft\t\d+\.\ds\n$")
+        # The Kill tests fail too (in simulation: no waiting), for want of
+        # a leader to start with.
+        r = subprocess.run(["./build/sim/tests", "kill_test"], cwd=self.dir,
+                           capture_output=True, text=True, timeout=600)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r"--- FAIL: TestKillEndsThreads \(\d+\.\d\ds\)\n"
+                                   r"    config.c:\d+: expected one leader, got none\n")
+        self.assertIn("--- FAIL: TestKillSendsNothing", r.stdout)
+        self.assertIn("0%: Checks: 2, Failures: 2, Errors: 0", r.stdout)
+
+    def test_2_warnings_not_fatal(self):
+        # A student comments code out: what is left unused warns, and builds.
+        d = os.path.join(self.tmp.name, "warned")
+        shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
+        with open(os.path.join(d, "raft.c"), "a") as f:
+            f.write("\nstatic int not_called_yet(int unused) { int x = 1; return 0; }\n")
+        r = make("build/plain/tests", cwd=d)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("warning: \u2018not_called_yet\u2019 defined but not used", r.stderr)
 
     def test_2_make_run_on_the_skeleton_says_what_is_missing(self):
         r = make("build/plain/raftsim/raftsim", cwd=self.dir)
@@ -85,10 +113,11 @@ class TestHandout(unittest.TestCase):
     def test_3_our_raft_passes_2A(self):
         d = os.path.join(self.tmp.name, "solved")
         shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
-        shutil.copy(os.path.join(ROOT, "raft.c"), os.path.join(d, "raft.c"))
-        r = make("test", "RUN=2A", cwd=d)
+        for f in ("raft.c", "raft_log.c", "raft_log.h", "raftstate.c"):  # our Raft
+            shutil.copy(os.path.join(ROOT, f), os.path.join(d, f))
+        r = make("test", "RUN=2A|kill_test", cwd=d)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("100%: Checks: 3, Failures: 0, Errors: 0", r.stdout)
+        self.assertIn("100%: Checks: 5, Failures: 0, Errors: 0", r.stdout)
         self.assertRegex(r.stdout, r"\nok  \traft\t\d+\.\ds\n$")
         # The bonus suite runs in a student's tree (a few of its tests).
         r = make("test", "RUN=TestPaper(OneVotePerTerm|VotedForSurvivesRestart|"
