@@ -118,21 +118,21 @@ build/sim/dsim_%: build/sim/dsim/%.o build/sim/dsim/dsim.o build/sim/chan.o buil
 
 # Without RUN, the tools' own tests run too.
 test: deps build/plain/tests $(RAFTSIM)
-	$(RUN_plain) ./build/plain/tests "$(RUN)"
-	@if [ -z "$(RUN)" ]; then echo "Running the tools' tests"; \
+	$(RUN_plain) ./build/plain/tests '$(value RUN)'
+	@if [ -z '$(value RUN)' ]; then echo "Running the tools' tests"; \
 	  /usr/bin/python3 -m unittest discover -s tools -p 'test_*.py'; fi
 
 tsan: deps build/tsan/tests
-	$(RUN_tsan) ./build/tsan/tests "$(RUN)"
+	$(RUN_tsan) ./build/tsan/tests '$(value RUN)'
 
 asan: deps build/asan/tests
-	$(RUN_asan) ./build/asan/tests "$(RUN)"
+	$(RUN_asan) ./build/asan/tests '$(value RUN)'
 
 # Every test in deterministic simulation (see dsim/dsim.h); SEED=s replays.
 # Then the seeds that once failed (dsim/regressions.txt) that RUN selects.
 sim: deps build/sim/tests
-	$(RUN_sim) ./build/sim/tests "$(RUN)"
-	@dsim/regress ./build/sim/tests "$(RUN)"
+	$(RUN_sim) ./build/sim/tests '$(value RUN)'
+	@dsim/regress ./build/sim/tests '$(value RUN)'
 
 # The benchmark: the library built again with full optimization.
 BENCH_SRCS := $(LIB_SRCS) bench/bench.c
@@ -180,9 +180,9 @@ SIM ?=
 # first, notes.md "The simulator searches harder") or random.
 SCHED ?= pct
 stress: deps
-	@if [ -z "$(RUN)" ]; then echo "make stress needs RUN=regex"; exit 2; fi
+	@if [ -z '$(value RUN)' ]; then echo "make stress needs RUN=regex"; exit 2; fi
 	/usr/bin/python3 tools/dstest -n $(N) -p $(P) $(if $(SAN),--sanitizer $(SAN)) \
-	  $(if $(SIM),--sim --sched $(SCHED) $(if $(SEED),--seed $(SEED))) "$(RUN)"
+	  $(if $(SIM),--sim --sched $(SCHED) $(if $(SEED),--seed $(SEED))) '$(value RUN)'
 
 # The notes beside the code: each section of notes.md with the functions
 # it names, taken from the sources now (in a student's tree, theirs).

@@ -301,6 +301,19 @@ class TestNotesNameRealFunctions(unittest.TestCase):
                                 f"{notes} names {name}(), which is in no source file")
 
 
+
+class TestMakeRun(unittest.TestCase):
+    """RUN reaches the runner as typed: make must not expand a `$` in it
+    (`RUN='2A$|kill_test'` once lost its `$|`, and with it every test after)."""
+
+    def test_dollar_in_run_is_kept(self):
+        for target in ("test", "tsan", "asan", "sim"):
+            r = subprocess.run(["make", "-n", target, "RUN=2A$|kill_test"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("/tests '2A$|kill_test'", r.stdout, target)
+
+
 class TestDstest(unittest.TestCase):
     def dstest(self, *args, env=None):
         return subprocess.run([os.path.join(HERE, "dstest"), *args], cwd=ROOT,
