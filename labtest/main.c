@@ -48,6 +48,7 @@ static const test_group *const groups[] = {
 	&raft_persist,
 #endif
 	&raft,
+	&kvraft, /* lab 3 */
 #ifdef WITH_HARDENING_TEST
 	&hardening,
 #endif
