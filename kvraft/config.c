@@ -25,7 +25,8 @@ int64_t kvcfg_rand(kv_config *cfg)
 	return x;
 }
 
-/* The lab's randstring: n base64url characters. */
+/* The lab's randstring: n base64url characters (labtest/config.c's
+ * cfg_randstring, on this tester's PRNG). */
 static char *randstring(kv_config *cfg, int n)
 {
 	static const char b64[] =
