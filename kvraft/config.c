@@ -71,11 +71,15 @@ static void free_endnames(char **names, int n)
 
 void kvcfg_cleanup(kv_config *cfg)
 {
+	/* Go holds cfg.mu across the Kills; a Kill joins threads, so ours
+	 * takes the list under the lock and kills outside it. */
+	KVServer *kvs[cfg->n];
 	pthread_mutex_lock(&cfg->mu);
-	for (int i = 0; i < cfg->n; i++)
-		if (cfg->kvservers[i])
-			kvserver_kill(cfg->kvservers[i]);
+	memcpy(kvs, cfg->kvservers, sizeof kvs);
 	pthread_mutex_unlock(&cfg->mu);
+	for (int i = 0; i < cfg->n; i++)
+		if (kvs[i])
+			kvserver_kill(kvs[i]);
 	labrpc_cleanup(cfg->net);
 	check_timeout(cfg);
 
