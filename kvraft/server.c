@@ -335,19 +335,21 @@ static void finish_waiters(KVServer *kv, const Op *op, int index, Err err, const
 	}
 }
 
-/* Apply one committed operation (mu held). */
+/* Apply one committed operation (mu held).  A Put or Append that its
+ * client's seq shows has run already is skipped; a Get always reads. */
 static void apply_op(KVServer *kv, const Op *op, int index)
 {
+	bool fresh = op->seq > dup_last(&kv->dups, op->client_id);
 	Err err = OK;
 	const char *value = NULL;
 	if (op->kind == OP_GET) {
 		const kv_value *v = map_get(&kv->data, op->key);
 		err = v ? OK : ErrNoKey;
 		value = v ? v->s : "";
-	} else if (op->seq > dup_last(&kv->dups, op->client_id)) {
+	} else if (fresh) {
 		value_set(map_put(&kv->data, op->key), op->value, op->kind == OP_APPEND);
 	}
-	if (op->seq > dup_last(&kv->dups, op->client_id))
+	if (fresh)
 		dup_set(&kv->dups, op->client_id, op->seq);
 	kv->last_applied = index;
 	finish_waiters(kv, op, index, err, value);
