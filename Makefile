@@ -15,6 +15,8 @@
 #   make run [ARGS="--peers 5 --seconds 30 --seed 7 ..."]
 #                           a live cluster with faults, and a safety verdict
 #   make handout DIR=path   write a student's starting tree (raft.c a skeleton)
+#   make lincheck           the linearizability checker's command line
+#                           (build/plain/lincheck; tools/lincheck runs it)
 #   make fuzz [FUZZ_SECONDS=30]
 #                           run each libFuzzer target that long (clang)
 #   make deps               install what a fresh Debian machine lacks
@@ -33,7 +35,7 @@ KV_SRCS   := kvraft/common.c kvraft/client.c kvraft/server.c
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c \
              labtest/chan_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
              labtest/tester_test.c labtest/tools_test.c \
-             labgob/test_test.c labrpc/test_test.c \
+             labgob/test_test.c labrpc/test_test.c porcupine/checker_test.c \
              kvraft/config.c kvraft/test_test.c
 # Lab 3's linearizability checker (porcupine/) and its models (models/).
 PORC_SRCS := porcupine/checker.c porcupine/visualization.c porcupine/history.c \
@@ -174,7 +176,7 @@ handout:
 # Seeds in fuzz/corpus/T; fuzz/run.sh runs each target in turn and fails
 # on a crash, a sanitizer report, a leak or a timeout.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot
+FUZZ_TARGETS := labgob decode_state request_vote append_entries install_snapshot history
 FUZZ_CC      := clang
 # FUZZ_CHECK_STATE: the RPC targets also check that whatever the peer
 # persisted reads back (issue 15, item 7).
@@ -191,6 +193,10 @@ build/fuzz/labgob: fuzz/fuzz_labgob.c labgob/labgob.c util.c $(FUZZ_HDRS) | fuzz
 build/fuzz/decode_state: fuzz/fuzz_decode_state.c $(LIB_SRCS) $(FUZZ_HDRS) | fuzz-deps
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -pthread -o $@ $(filter %.c,$^)
+
+build/fuzz/history: fuzz/fuzz_history.c $(PORC_SRCS) $(FUZZ_HDRS) | fuzz-deps
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
 define fuzz_rpc
 build/fuzz/$(1): fuzz/fuzz_rpc.c $$(LIB_SRCS) $$(FUZZ_HDRS) | fuzz-deps

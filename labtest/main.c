@@ -56,6 +56,7 @@ static const test_group *const groups[] = {
 	&tester, /* the tester's and labrpc's regression tests */
 #endif
 	&tools,
+	&porcupine, /* the linearizability checker's own tests */
 #ifdef LAB_SIM
 	&dsim, /* the simulator's own tests, in the sim build only */
 #endif

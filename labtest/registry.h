@@ -37,6 +37,6 @@ typedef struct {
 #define LAB_TEST_TIMEOUT 120.0
 
 extern const test_group labgob, chan, persister, labrpc, raft_persist, raft, hardening, tester, tools,
-	dsim, kvraft;
+	dsim, porcupine, kvraft;
 
 #endif

@@ -4,8 +4,6 @@
  * enough), kept with its length and hash: the checker hashes and compares
  * states at every step, and an Append's hash follows from the old one
  * (FNV-1a runs left to right), so neither ever rereads a long value. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,39 +117,19 @@ static size_t kv_partition(const porc_operation *ops, size_t n, size_t *part)
 	return parts;
 }
 
-/* A malloc'd printf. */
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *format(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	char *s = malloc((size_t)n + 1);
-	if (!s)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 static char *kv_describe_operation(const void *input, const void *output)
 {
 	const kv_input *in = input;
 	const kv_output *out = output;
 	switch (in->op) {
 	case KV_OP_GET:
-		return format("get('%s') -> '%s'", in->key, out->value);
+		return porc_format("get('%s') -> '%s'", in->key, out->value);
 	case KV_OP_PUT:
-		return format("put('%s', '%s')", in->key, in->value);
+		return porc_format("put('%s', '%s')", in->key, in->value);
 	case KV_OP_APPEND:
-		return format("append('%s', '%s')", in->key, in->value);
+		return porc_format("append('%s', '%s')", in->key, in->value);
 	default:
-		return format("<invalid>");
+		return porc_format("<invalid>");
 	}
 }
 
@@ -159,7 +137,12 @@ static char *kv_describe_operation(const void *input, const void *output)
  * value is still something to see. */
 static char *kv_describe_state(const void *state)
 {
-	return format("'%s'", ((const kv_state *)state)->s);
+	return porc_format("'%s'", ((const kv_state *)state)->s);
+}
+
+static char *kv_describe_part(const void *input)
+{
+	return porc_format("key '%s'", ((const kv_input *)input)->key);
 }
 
 const porc_model kv_model = {
@@ -173,4 +156,5 @@ const porc_model kv_model = {
 	.describe_operation = kv_describe_operation,
 	.describe_state = kv_describe_state,
 	.state_size = kv_state_size,
+	.describe_part = kv_describe_part,
 };

@@ -9,31 +9,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 static inline size_t bitset_words(size_t bits)
 {
 	return (bits + 63) / 64;
 }
 
-static inline void bitset_set(uint64_t *b, size_t pos)
+/* Flip bit pos: the checker sets a bit to try a step and clears it again. */
+static inline void bitset_flip(uint64_t *b, size_t pos)
 {
-	b[pos / 64] |= UINT64_C(1) << (pos % 64);
+	b[pos / 64] ^= UINT64_C(1) << (pos % 64);
 }
 
-static inline void bitset_clear(uint64_t *b, size_t pos)
-{
-	b[pos / 64] &= ~(UINT64_C(1) << (pos % 64));
-}
-
-static inline bool bitset_get(const uint64_t *b, size_t pos)
-{
-	return (b[pos / 64] >> (pos % 64)) & 1;
-}
-
+/* A loop, not memcmp: sets are a few words, and this runs at every cache
+ * probe that matches a hash. */
 static inline bool bitset_equal(const uint64_t *a, const uint64_t *b, size_t words)
 {
-	return memcmp(a, b, words * sizeof *a) == 0;
+	for (size_t i = 0; i < words; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 /* The Zobrist key of bit pos: the hash of a set is the XOR of its bits'

@@ -371,12 +371,10 @@ static void push(part_search *ps, int32_t e)
 	ps->depth++;
 }
 
+/* Add id to the linearized set, or take it out, and its hash with it. */
 static void toggle(part_search *ps, int32_t id)
 {
-	if (bitset_get(ps->lin, (size_t)id))
-		bitset_clear(ps->lin, (size_t)id);
-	else
-		bitset_set(ps->lin, (size_t)id);
+	bitset_flip(ps->lin, (size_t)id);
 	ps->lin_hash ^= bitset_zobrist((size_t)id);
 }
 
@@ -447,13 +445,17 @@ static void search(part_search *ps, uint64_t quota, uint64_t *used, budget_mem *
 		   budget_mem *view)
 {
 	uint64_t steps = 0;
-	while (ps->status == SEARCHING && steps < quota) {
+	while (ps->status == SEARCHING) {
+		/* Done before out of steps: a part whose last step was its
+		 * turn's last is not left waiting for a turn it may not get. */
 		if (ps->nodes[0].next < 0) {
 			ps->status = FOUND_OK;
 			if (ps->record)
 				record_complete(ps, view);
 			break;
 		}
+		if (steps == quota)
+			break;
 		steps++;
 		int32_t e = ps->cur;
 		if (ps->nodes[e].match >= 0)
@@ -648,7 +650,8 @@ static porc_info *info_new(const porc_operation *ops, size_t n, size_t nparts)
 		porc_info_free(info);
 		return NULL;
 	}
-	memcpy(info->ops, ops, n * sizeof *ops);
+	if (n)
+		memcpy(info->ops, ops, n * sizeof *ops);
 	info->n_ops = n;
 	info->n_parts = nparts;
 	return info;
@@ -657,12 +660,15 @@ static porc_info *info_new(const porc_operation *ops, size_t n, size_t nparts)
 porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
 				  uint64_t budget, porc_info **info)
 {
-	return porc_check_operations_stats(m, ops, n, budget, info, NULL);
+	porc_limits limits = { budget, 0 };
+	return porc_check(m, ops, n, &limits, info, NULL);
 }
 
-porc_result porc_check_operations_stats(const porc_model *m, const porc_operation *ops, size_t n,
-					uint64_t budget, porc_info **info, porc_stats *stats)
+porc_result porc_check(const porc_model *m, const porc_operation *ops, size_t n,
+		       const porc_limits *limits, porc_info **info, porc_stats *stats)
 {
+	uint64_t budget = limits->budget;
+	size_t memory_max = limits->memory_max ? limits->memory_max : PORC_MEMORY_MAX;
 	if (stats)
 		memset(stats, 0, sizeof *stats);
 	if (info)
@@ -670,7 +676,7 @@ porc_result porc_check_operations_stats(const porc_model *m, const porc_operatio
 	size_t np = 0, **members = NULL, *sizes = NULL;
 	if (!split(m, ops, n, &np, &members, &sizes))
 		return PORC_UNKNOWN;
-	budget_mem bm = { 0, PORC_MEMORY_MAX, 0 }, view = { 0, PORC_MEMORY_MAX, 0 };
+	budget_mem bm = { 0, memory_max, 0 }, view = { 0, memory_max, 0 };
 	part_search *ps = calloc(np ? np : 1, sizeof *ps);
 	porc_info *inf = info ? info_new(ops, n, np) : NULL;
 	bool out_of_memory = !ps || (info && !inf);

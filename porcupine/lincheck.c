@@ -155,7 +155,8 @@ static int check_file(const options *o, const char *path, FILE *html)
 	porc_info *info = NULL;
 	porc_stats st;
 	double t0 = now_ms();
-	porc_result r = porc_check_operations_stats(m, h.ops, h.n, o->budget, html ? &info : NULL, &st);
+	porc_limits limits = { o->budget, 0 };
+	porc_result r = porc_check(m, h.ops, h.n, &limits, html ? &info : NULL, &st);
 	double ms = now_ms() - t0;
 	int status = r == PORC_OK ? EXIT_LINEARIZABLE : r == PORC_ILLEGAL ? EXIT_ILLEGAL : EXIT_UNKNOWN;
 	if (!o->quiet)

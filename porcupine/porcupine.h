@@ -57,6 +57,9 @@ typedef struct porc_model {
 	/* Optional: the bytes a state holds, so that the checker's memory
 	 * bound counts them (NULL: a few words each). */
 	size_t (*state_size)(const void *state);
+	/* Optional, for the view: the name of the part an operation is in
+	 * ("key 'x'"), malloc'd.  NULL: "part N". */
+	char *(*describe_part)(const void *input);
 } porc_model;
 
 typedef enum { PORC_OK, PORC_ILLEGAL, PORC_UNKNOWN } porc_result;
@@ -98,9 +101,15 @@ typedef struct {
 	size_t peak_memory;     /* bytes the search held at most (the bound's count) */
 } porc_stats;
 
-/* porc_check_operations, and what it cost into *stats (if not NULL). */
-porc_result porc_check_operations_stats(const porc_model *m, const porc_operation *ops, size_t n,
-					uint64_t budget, porc_info **info, porc_stats *stats);
+typedef struct {
+	uint64_t budget;   /* search steps; 0: no limit */
+	size_t memory_max; /* bytes; 0: PORC_MEMORY_MAX */
+} porc_limits;
+
+/* porc_check_operations with both limits, and what it cost into *stats
+ * (if not NULL). */
+porc_result porc_check(const porc_model *m, const porc_operation *ops, size_t n,
+		       const porc_limits *limits, porc_info **info, porc_stats *stats);
 
 /* Write the HTML page of a checked history (porcupine's Visualize): one
  * lane per client, one block per part, each operation a bar from call to
@@ -111,5 +120,9 @@ int porc_visualize(const porc_model *m, const porc_info *info, FILE *out);
 int porc_visualize_path(const porc_model *m, const porc_info *info, const char *path);
 
 void porc_info_free(porc_info *info);
+
+/* A malloc'd printf (NULL if out of memory), for the models' describe
+ * functions. */
+char *porc_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
