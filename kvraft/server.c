@@ -217,6 +217,7 @@ struct KVServer {
 	kv_map data;
 	dup_table dups;
 	int last_applied;   /* the index the state has applied through */
+	size_t applied_since_snapshot; /* command bytes applied since the last snapshot */
 	waiter *waiters;
 
 	pthread_mutex_t kill_mu; /* serializes kvserver_kill */
@@ -355,10 +356,16 @@ static void apply_op(KVServer *kv, const Op *op, int index)
 	finish_waiters(kv, op, index, err, value);
 }
 
+/* Raft's saved state has reached maxraftstate, and enough has been
+ * applied since the last snapshot for a new one to shrink it: the state
+ * also holds entries not yet applied, which no snapshot can take, and an
+ * applier that snapshotted after every entry while such a tail lasts would
+ * fall further behind (each snapshot encodes every value). */
 static bool wants_snapshot(KVServer *kv)
 {
 	return kv->maxraftstate >= 0 &&
-	       persister_raft_state_size(kv->persister) >= (size_t)kv->maxraftstate;
+	       persister_raft_state_size(kv->persister) >= (size_t)kv->maxraftstate &&
+	       kv->applied_since_snapshot >= (size_t)kv->maxraftstate / 4;
 }
 
 static void apply_command(KVServer *kv, const ApplyMsg *m)
@@ -371,8 +378,11 @@ static void apply_command(KVServer *kv, const ApplyMsg *m)
 	pthread_mutex_lock(&kv->mu);
 	if (m->command_index > kv->last_applied) {
 		apply_op(kv, &op, m->command_index);
-		if (wants_snapshot(kv))
+		kv->applied_since_snapshot += m->command_len;
+		if (wants_snapshot(kv)) {
 			snap = encode_snapshot(kv, &len);
+			kv->applied_since_snapshot = 0;
+		}
 	}
 	pthread_mutex_unlock(&kv->mu);
 	free(key);
@@ -393,6 +403,7 @@ static void apply_snapshot(KVServer *kv, const ApplyMsg *m)
 			abort();
 		}
 		kv->last_applied = m->snapshot_index;
+		kv->applied_since_snapshot = 0;
 		finish_waiters(kv, NULL, kv->last_applied, ErrWrongLeader, NULL);
 	}
 	pthread_mutex_unlock(&kv->mu);
