@@ -26,7 +26,7 @@
 # Each build lives in its own folder (build/plain, build/tsan, build/asan).
 
 CC      ?= gcc
-CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -I.
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2
 # In a student's tree (make handout: no handout/ folder) what is unused is
 # shown but not fatal: code commented out while working still builds.
@@ -39,15 +39,18 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 # (raft_log.c and raftstate.c are our Raft's: a student's tree has neither.)
 LIB_SRCS  := $(wildcard util.c chan.c goroutine.c persister.c labgob/labgob.c labrpc/labrpc.c \
              raft_harness.c raft.c raft_log.c raftstate.c)
+# Lab 3: the key/value service on our Raft (kvraft/).
+KV_SRCS   := kvraft/common.c kvraft/client.c kvraft/server.c
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c labtest/kill_test.c \
              labtest/chan_test.c labtest/goroutine_test.c labtest/persister_test.c labtest/raft_persist_test.c labtest/hardening_test.c \
              labtest/scripted.c labtest/paper_test.c \
              labtest/tester_test.c labtest/tools_test.c \
-             labgob/test_test.c labrpc/test_test.c porcupine/checker_test.c
+             labgob/test_test.c labrpc/test_test.c porcupine/checker_test.c \
+             kvraft/config.c kvraft/test_test.c
 # Lab 3's linearizability checker (porcupine/) and its models (models/).
 PORC_SRCS := porcupine/checker.c porcupine/visualization.c porcupine/history.c \
              models/kv.c models/etcd.c
-SRCS := $(wildcard $(LIB_SRCS) $(PORC_SRCS) $(TEST_SRCS))
+SRCS := $(wildcard $(LIB_SRCS) $(KV_SRCS) $(PORC_SRCS) $(TEST_SRCS))
 # The tests of our raft.c's own decoder, of the bugs it was hardened
 # against, and of the tester's holes (they need a working Raft) are not in
 # a student's tree.

@@ -51,6 +51,7 @@ static const test_group *const groups[] = {
 	&raft,
 	&kill_test, /* what Kill must do in C (a student's tree has them too) */
 	&paper, /* beyond the lab: each rule of the paper */
+	&kvraft, /* lab 3 */
 #ifdef WITH_HARDENING_TEST
 	&hardening,
 #endif

@@ -37,6 +37,6 @@ typedef struct {
 #define LAB_TEST_TIMEOUT 120.0
 
 extern const test_group labgob, chan, goroutine, persister, labrpc, raft_persist, raft, kill_test, paper,
-	hardening, tester, tools, dsim, porcupine;
+	hardening, tester, tools, dsim, porcupine, kvraft;
 
 #endif

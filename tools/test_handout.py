@@ -1,6 +1,7 @@
 """The student's tree (make handout): it builds, the lab's tests and the
 Kill tests run and fail on the skeleton as on Go's, and our raft.c dropped
-into it passes 2A and the Kill tests.
+into it passes 2A and the Kill tests; with our raft.c, lab 3's skeleton
+fails and our client and server pass.
 
 Run by `make test` (without RUN); not part of the handout itself.
 """
@@ -124,6 +125,27 @@ class TestHandout(unittest.TestCase):
                  "LeaderCommitsOnlyCurrentTerm)", cwd=d)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("100%: Checks: 3, Failures: 0, Errors: 0", r.stdout)
+
+    def test_4_kvraft_skeleton_fails_and_ours_passes(self):
+        # Lab 3 on our Raft: Go's skeleton client and server fail, ours pass.
+        d = os.path.join(self.tmp.name, "lab3")
+        shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
+        for f in ("raft.c", "raft_log.c", "raft_log.h", "raftstate.c"):  # our Raft
+            shutil.copy(os.path.join(ROOT, f), os.path.join(d, f))
+        with open(os.path.join(d, "kvraft", "server.c")) as f:
+            self.assertIn("Your code here", f.read())
+        for f in ("kvraft/test_test.c", "kvraft/config.c", "porcupine/checker.c", "models/kv.c"):
+            with open(os.path.join(ROOT, f)) as a, open(os.path.join(d, f)) as b:
+                self.assertEqual(a.read(), b.read(), f)
+        r = make("test", "RUN=TestSpeed3A", cwd=d)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r"--- FAIL: TestSpeed3A \(\d+\.\d\ds\)\n"
+                                   r"    test_test.c:\d+: 0 missing element x 0 0 y in Append result")
+        for f in ("client.c", "server.c", "common.c", "common.h"):
+            shutil.copy(os.path.join(ROOT, "kvraft", f), os.path.join(d, "kvraft", f))
+        r = make("test", "RUN=TestSpeed3A|TestOnePartition3A", cwd=d)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("100%: Checks: 2, Failures: 0, Errors: 0", r.stdout)
 
     def test_refuses_a_folder_in_use(self):
         r = make("handout", "DIR=" + ROOT)
