@@ -294,7 +294,7 @@ START_TEST(TestPorcupinePartitionByKey)
 	kv_history_of(&h, rows, NROWS(rows));
 	porc_info *info = NULL;
 	porc_stats st;
-	porc_limits lim = { 0, 0 };
+	porc_limits lim = { 0, 0, false };
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, &info, &st);
 	ck_assert_result(r, PORC_ILLEGAL, "stale get on key b");
 	ck_assert_msg(st.parts == 3, "3 keys should make 3 parts, got %zu", st.parts);
@@ -404,7 +404,7 @@ START_TEST(TestPorcupineBudgetUnknown)
 	kv_history_init(&h, 13);
 	add_hard_part(&h, "x");
 	porc_stats st;
-	porc_limits lim = { 100000, 0 };
+	porc_limits lim = { 100000, 0, false };
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, NULL, &st);
 	ck_assert_result(r, PORC_UNKNOWN, "a search longer than its budget");
 	ck_assert_msg(st.steps == 100000, "spent %llu steps of a budget of 100000",
@@ -422,7 +422,7 @@ START_TEST(TestPorcupineIllegalPartWithinBudget)
 	add_hard_part(&h, "a"); /* first in key order */
 	kv_history_add(&h, (kv_row){ 0, 'p', "b", "1", 300, 310, NULL });
 	kv_history_add(&h, (kv_row){ 1, 'g', "b", NULL, 320, 330, "" });
-	porc_limits lim = { PORC_LAB_BUDGET, 0 };
+	porc_limits lim = { PORC_LAB_BUDGET, 0, false };
 	porc_stats st;
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, NULL, &st);
 	ck_assert_result(r, PORC_ILLEGAL, "a stale read beside a part too large to search");
@@ -438,7 +438,7 @@ START_TEST(TestPorcupineMemoryBound)
 	kv_history_init(&h, 13);
 	add_hard_part(&h, "x");
 	porc_stats st;
-	porc_limits lim = { 0, 4u << 20 }; /* no step limit; 4 MB */
+	porc_limits lim = { 0, 4u << 20, false }; /* no step limit; 4 MB */
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, NULL, &st);
 	ck_assert_result(r, PORC_UNKNOWN, "a search that outgrows its memory bound");
 	ck_assert_msg(st.peak_memory <= (4u << 20), "held %zu bytes over a bound of %u",
@@ -453,7 +453,7 @@ START_TEST(TestPorcupineDeterministic)
 	generate_kv(&h, 7, 8, 3, 400);
 	h.out[h.n - 1].value = "bogus"; /* not linearizable, if a get */
 	porc_stats first, again;
-	porc_limits none = { 0, 0 };
+	porc_limits none = { 0, 0, false };
 	porc_result r1 = porc_check(&kv_model, h.ops, h.n, &none, NULL, &first);
 	porc_result r2 = porc_check(&kv_model, h.ops, h.n, &none, NULL, &again);
 	ck_assert_result(r2, r1, "the same history twice");
@@ -467,14 +467,14 @@ START_TEST(TestPorcupineDeterministic)
 	porc_stats st;
 	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &none, NULL, &st), PORC_OK,
 			 "a generated history");
-	porc_limits just = { st.steps, 0 }, one_short = { st.steps - 1, 0 };
+	porc_limits just = { st.steps, 0, false }, one_short = { st.steps - 1, 0, false };
 	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &just, NULL, NULL), PORC_OK,
 			 "a budget of exactly the steps an Ok verdict needs");
 	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &one_short, NULL, NULL), PORC_UNKNOWN,
 			 "one step short of an Ok verdict");
 	kv_history_free(&ok);
 	/* The same for this illegal one (unless illegal was found before). */
-	porc_limits exact = { first.steps, 0 }, short_one = { first.steps - 1, 0 };
+	porc_limits exact = { first.steps, 0, false }, short_one = { first.steps - 1, 0, false };
 	ck_assert_result(porc_check(&kv_model, h.ops, h.n, &exact, NULL, NULL), r1,
 			 "a budget of exactly the steps it needs");
 	porc_result r3 = porc_check(&kv_model, h.ops, h.n, &short_one, NULL, NULL);
@@ -523,7 +523,7 @@ START_TEST(TestPorcupineLargeHistory)
 	generate_kv(&h, 2023, 15, 15, 10000);
 	porc_stats st;
 	porc_info *info = NULL;
-	porc_limits lim = { PORC_LAB_BUDGET, 0 };
+	porc_limits lim = { PORC_LAB_BUDGET, 0, false };
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, &info, &st);
