@@ -536,7 +536,7 @@ static void sequential_step(part_search *ps, budget_mem *bm, budget_mem *view)
 	ps->depth++;
 }
 
-/* search for a sequential part. */
+/* search() for a sequential part: the same loop, with no choice to make. */
 static void search_sequential(part_search *ps, uint64_t quota, uint64_t *used, budget_mem *bm,
 			      budget_mem *view)
 {
