@@ -17,7 +17,16 @@
  * budget is a count of search steps; the parts take turns instead of
  * running in goroutines; and the longest partial linearizations are kept
  * with a running minimum so that a backtrack does not walk the whole stack
- * when nothing on it gets longer. */
+ * when nothing on it gets longer.
+ *
+ * A part whose operations follow one another in real time (each returns
+ * before the next is called) leaves the search no choice: its list is
+ * call, return, call, return, and the search can only linearize them in
+ * order.  Such a part is stepped through without the cache and without
+ * keeping the states behind it (search_sequential): the lab's one-client
+ * histories of 50,000 appends would otherwise keep 50,000 values of up to
+ * 300 KB.  It takes the general search's steps, one for one, so the
+ * verdict, the budget and the page are the same. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,6 +309,14 @@ typedef struct {
 	size_t depth;
 	cache c;
 	bool record; /* keep the longest partial linearizations */
+	/* The list is call, its return, call, its return, ...: searched by
+	 * search_sequential, where depth counts the operations stepped
+	 * through, state is the only state kept (owned, unless it is
+	 * init_state), and refused says the model refused the next one. */
+	bool sequential;
+	bool refused;
+	int32_t refused_at; /* the depth at which it was refused */
+	size_t state_bytes; /* state's, taken from the memory bound */
 	seq **longest;
 	int status;
 	size_t bytes; /* taken from the memory bound for the above */
@@ -310,9 +327,9 @@ static int32_t longest_len(const part_search *ps, int32_t id)
 	return ps->longest[id] ? ps->longest[id]->len : 0;
 }
 
-static seq *seq_of_stack(const part_search *ps, budget_mem *view)
+static seq *seq_new(size_t len, budget_mem *view)
 {
-	size_t bytes = sizeof(seq) + ps->depth * sizeof(int32_t);
+	size_t bytes = sizeof(seq) + len * sizeof(int32_t);
 	if (!mem_take(view, bytes))
 		return NULL;
 	seq *s = malloc(bytes);
@@ -321,9 +338,25 @@ static seq *seq_of_stack(const part_search *ps, budget_mem *view)
 		return NULL;
 	}
 	s->refs = 1; /* the caller's, until it has handed it out */
-	s->len = (int32_t)ps->depth;
-	for (size_t j = 0; j < ps->depth; j++)
+	s->len = (int32_t)len;
+	return s;
+}
+
+static seq *seq_of_stack(const part_search *ps, budget_mem *view)
+{
+	seq *s = seq_new(ps->depth, view);
+	for (size_t j = 0; s && j < ps->depth; j++)
 		s->ids[j] = ps->nodes[ps->stack[j].entry].id;
+	return s;
+}
+
+/* A sequential part's first len operations, in their order in the list
+ * (node 2j+1 is the j-th call). */
+static seq *seq_of_prefix(const part_search *ps, size_t len, budget_mem *view)
+{
+	seq *s = seq_new(len, view);
+	for (size_t j = 0; s && j < len; j++)
+		s->ids[j] = ps->nodes[2 * j + 1].id;
 	return s;
 }
 
@@ -440,10 +473,97 @@ static void record_complete(part_search *ps, budget_mem *view)
 	seq_release(s, view);
 }
 
+/* The operations of a sequential part's first len each get that prefix as
+ * their longest (what the general search's first backtrack from depth len
+ * records, or its end when len is the whole part). */
+static void record_prefix(part_search *ps, size_t len, budget_mem *view)
+{
+	seq *s = seq_of_prefix(ps, len, view);
+	if (!s)
+		return;
+	for (size_t j = 0; j < len; j++)
+		set_longest(ps, ps->nodes[2 * j + 1].id, s, view);
+	seq_release(s, view);
+}
+
+/* The state a sequential part moves to; the one it leaves is not needed
+ * again.  false when the memory bound says no. */
+static bool sequential_advance(part_search *ps, void *next, budget_mem *bm)
+{
+	if (next == ps->state)
+		return true; /* a step that changes nothing (a Get) */
+	size_t sb = ps->m->state_size ? ps->m->state_size(next) : DEFAULT_STATE_BYTES;
+	if (!mem_take(bm, sb)) {
+		ps->m->free_state(next);
+		return false;
+	}
+	if (ps->state != ps->init_state)
+		ps->m->free_state(ps->state);
+	mem_give(bm, ps->state_bytes);
+	ps->state = next;
+	ps->state_bytes = sb;
+	return true;
+}
+
+/* One step of a sequential part, the general search's step for step: the
+ * next call is tried; once one is refused, each step is the backtrack the
+ * general search would take, from the depth reached down to the empty
+ * stack, which proves the part illegal.  (Its backtracks find nothing: each
+ * popped call is followed by its own return.) */
+static void sequential_step(part_search *ps, budget_mem *bm, budget_mem *view)
+{
+	if (ps->refused) {
+		if (ps->depth == 0) {
+			ps->status = FOUND_ILLEGAL;
+			return;
+		}
+		if (ps->record && ps->depth == (size_t)ps->refused_at)
+			record_prefix(ps, ps->depth, view);
+		ps->depth--;
+		return;
+	}
+	const node *c = &ps->nodes[2 * ps->depth + 1];
+	void *next = NULL;
+	if (!ps->m->step(ps->state, c->value, ps->nodes[c->match].value, &next)) {
+		ps->refused = true;
+		ps->refused_at = (int32_t)ps->depth;
+		return;
+	}
+	if (!sequential_advance(ps, next, bm)) {
+		ps->status = OUT_OF_MEMORY;
+		return;
+	}
+	ps->depth++;
+}
+
+/* search() for a sequential part: the same loop, with no choice to make. */
+static void search_sequential(part_search *ps, uint64_t quota, uint64_t *used, budget_mem *bm,
+			      budget_mem *view)
+{
+	uint64_t steps = 0;
+	while (ps->status == SEARCHING) {
+		if (!ps->refused && ps->depth == ps->n) {
+			ps->status = FOUND_OK;
+			if (ps->record)
+				record_prefix(ps, ps->n, view);
+			break;
+		}
+		if (steps == quota)
+			break;
+		steps++;
+		sequential_step(ps, bm, view);
+	}
+	*used = steps;
+}
+
 /* Search for at most quota steps; *used gets the steps taken. */
 static void search(part_search *ps, uint64_t quota, uint64_t *used, budget_mem *bm,
 		   budget_mem *view)
 {
+	if (ps->sequential) {
+		search_sequential(ps, quota, used, bm, view);
+		return;
+	}
 	uint64_t steps = 0;
 	while (ps->status == SEARCHING) {
 		/* Done before out of steps: a part whose last step was its
@@ -466,9 +586,21 @@ static void search(part_search *ps, uint64_t quota, uint64_t *used, budget_mem *
 	*used = steps;
 }
 
-/* Build a part's list and search state; false when out of memory. */
+/* Whether the list is call, its return, call, its return, ...: every
+ * operation returns before the next is called (at equal times a call
+ * sorts first, so operations that touch are not sequential). */
+static bool list_is_sequential(const node *nodes, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		if (nodes[2 * j + 1].match != (int32_t)(2 * j + 2))
+			return false;
+	return true;
+}
+
+/* Build a part's list and search state; false when out of memory.
+ * general_only: search it the general way even when it is sequential. */
 static bool part_init(part_search *ps, const porc_model *m, const porc_operation *ops,
-		      size_t *op, size_t n, bool record, budget_mem *bm)
+		      size_t *op, size_t n, bool record, bool general_only, budget_mem *bm)
 {
 	memset(ps, 0, sizeof *ps);
 	ps->m = m;
@@ -515,6 +647,7 @@ static bool part_init(part_search *ps, const porc_model *m, const porc_operation
 			nd->next = i + 1 < 2 * n ? (int32_t)(i + 2) : -1;
 		}
 		ps->cur = ps->nodes[0].next;
+		ps->sequential = !general_only && list_is_sequential(ps->nodes, n);
 	}
 	free(es);
 	free(ret_node);
@@ -525,6 +658,10 @@ static void part_free(part_search *ps, budget_mem *bm, budget_mem *view)
 {
 	const porc_model *m = ps->m;
 	cache_free(&ps->c, m, bm);
+	if (ps->sequential && ps->state != ps->init_state)
+		m->free_state(ps->state); /* the cache holds none of its states */
+	mem_give(bm, ps->state_bytes);
+	ps->state_bytes = 0;
 	if (ps->init_state)
 		m->free_state(ps->init_state);
 	if (ps->longest)
@@ -660,7 +797,7 @@ static porc_info *info_new(const porc_operation *ops, size_t n, size_t nparts)
 porc_result porc_check_operations(const porc_model *m, const porc_operation *ops, size_t n,
 				  uint64_t budget, porc_info **info)
 {
-	porc_limits limits = { budget, 0 };
+	porc_limits limits = { budget, 0, false };
 	return porc_check(m, ops, n, &limits, info, NULL);
 }
 
@@ -682,7 +819,8 @@ porc_result porc_check(const porc_model *m, const porc_operation *ops, size_t n,
 	bool out_of_memory = !ps || (info && !inf);
 	size_t live = 0;
 	for (size_t p = 0; p < np && !out_of_memory; p++) {
-		if (!part_init(&ps[p], m, ops, members[p], sizes[p], info != NULL, &bm))
+		if (!part_init(&ps[p], m, ops, members[p], sizes[p], info != NULL,
+			       limits->general_only, &bm))
 			out_of_memory = true;
 		live = p + 1;
 	}

@@ -1,7 +1,8 @@
 /* checker_test.c: the linearizability checker's own tests (suite
  * "porcupine"): hand-made key/value and register histories whose verdicts
  * are known, partitioning, the step budget and the memory bound, the same
- * verdict every time, generated histories, the HTML page and the history
+ * verdict every time, generated histories, sequential parts (the fast path
+ * and its agreement with the general search), the HTML page and the history
  * files' parser.  porcupine's published histories are checked against Go's
  * verdicts by tools/lincheck_published (they may not be copied here). */
 #include <check.h>
@@ -294,7 +295,7 @@ START_TEST(TestPorcupinePartitionByKey)
 	kv_history_of(&h, rows, NROWS(rows));
 	porc_info *info = NULL;
 	porc_stats st;
-	porc_limits lim = { 0, 0 };
+	porc_limits lim = { 0, 0, false };
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, &info, &st);
 	ck_assert_result(r, PORC_ILLEGAL, "stale get on key b");
 	ck_assert_msg(st.parts == 3, "3 keys should make 3 parts, got %zu", st.parts);
@@ -404,7 +405,7 @@ START_TEST(TestPorcupineBudgetUnknown)
 	kv_history_init(&h, 13);
 	add_hard_part(&h, "x");
 	porc_stats st;
-	porc_limits lim = { 100000, 0 };
+	porc_limits lim = { 100000, 0, false };
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, NULL, &st);
 	ck_assert_result(r, PORC_UNKNOWN, "a search longer than its budget");
 	ck_assert_msg(st.steps == 100000, "spent %llu steps of a budget of 100000",
@@ -422,7 +423,7 @@ START_TEST(TestPorcupineIllegalPartWithinBudget)
 	add_hard_part(&h, "a"); /* first in key order */
 	kv_history_add(&h, (kv_row){ 0, 'p', "b", "1", 300, 310, NULL });
 	kv_history_add(&h, (kv_row){ 1, 'g', "b", NULL, 320, 330, "" });
-	porc_limits lim = { PORC_LAB_BUDGET, 0 };
+	porc_limits lim = { PORC_LAB_BUDGET, 0, false };
 	porc_stats st;
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, NULL, &st);
 	ck_assert_result(r, PORC_ILLEGAL, "a stale read beside a part too large to search");
@@ -438,7 +439,7 @@ START_TEST(TestPorcupineMemoryBound)
 	kv_history_init(&h, 13);
 	add_hard_part(&h, "x");
 	porc_stats st;
-	porc_limits lim = { 0, 4u << 20 }; /* no step limit; 4 MB */
+	porc_limits lim = { 0, 4u << 20, false }; /* no step limit; 4 MB */
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, NULL, &st);
 	ck_assert_result(r, PORC_UNKNOWN, "a search that outgrows its memory bound");
 	ck_assert_msg(st.peak_memory <= (4u << 20), "held %zu bytes over a bound of %u",
@@ -453,7 +454,7 @@ START_TEST(TestPorcupineDeterministic)
 	generate_kv(&h, 7, 8, 3, 400);
 	h.out[h.n - 1].value = "bogus"; /* not linearizable, if a get */
 	porc_stats first, again;
-	porc_limits none = { 0, 0 };
+	porc_limits none = { 0, 0, false };
 	porc_result r1 = porc_check(&kv_model, h.ops, h.n, &none, NULL, &first);
 	porc_result r2 = porc_check(&kv_model, h.ops, h.n, &none, NULL, &again);
 	ck_assert_result(r2, r1, "the same history twice");
@@ -467,14 +468,14 @@ START_TEST(TestPorcupineDeterministic)
 	porc_stats st;
 	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &none, NULL, &st), PORC_OK,
 			 "a generated history");
-	porc_limits just = { st.steps, 0 }, one_short = { st.steps - 1, 0 };
+	porc_limits just = { st.steps, 0, false }, one_short = { st.steps - 1, 0, false };
 	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &just, NULL, NULL), PORC_OK,
 			 "a budget of exactly the steps an Ok verdict needs");
 	ck_assert_result(porc_check(&kv_model, ok.ops, ok.n, &one_short, NULL, NULL), PORC_UNKNOWN,
 			 "one step short of an Ok verdict");
 	kv_history_free(&ok);
 	/* The same for this illegal one (unless illegal was found before). */
-	porc_limits exact = { first.steps, 0 }, short_one = { first.steps - 1, 0 };
+	porc_limits exact = { first.steps, 0, false }, short_one = { first.steps - 1, 0, false };
 	ck_assert_result(porc_check(&kv_model, h.ops, h.n, &exact, NULL, NULL), r1,
 			 "a budget of exactly the steps it needs");
 	porc_result r3 = porc_check(&kv_model, h.ops, h.n, &short_one, NULL, NULL);
@@ -523,7 +524,7 @@ START_TEST(TestPorcupineLargeHistory)
 	generate_kv(&h, 2023, 15, 15, 10000);
 	porc_stats st;
 	porc_info *info = NULL;
-	porc_limits lim = { PORC_LAB_BUDGET, 0 };
+	porc_limits lim = { PORC_LAB_BUDGET, 0, false };
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, &info, &st);
@@ -592,6 +593,202 @@ START_TEST(TestPorcupineHtml)
 		      "an unwritable path: want -1 and ENOENT");
 	porc_info_free(info);
 	kv_history_free(&h);
+}
+END_TEST
+
+/* ---- Sequential parts (the fast path) ---- */
+
+/* One client's n appends of 6 bytes to key x, each called after the last
+ * returned (as the lab's one-client tests make them, up to 57,000 with
+ * values of about 300 KB), and a get of the whole value every 10,000.
+ * bad_get >= 0: that operation is a get that misses the last append. */
+static void sequential_appends(kv_history *h, size_t n, long bad_get)
+{
+	kv_history_init(h, n);
+	char *value = malloc(6 * n + 1);
+	ck_assert(value != NULL);
+	size_t len = 0;
+	value[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int64_t call = 10 * (int64_t)i, ret = call + 5;
+		if ((long)i == bad_get) {
+			char *stale = strndup(value, len >= 6 ? len - 6 : 0);
+			kv_history_add(h, (kv_row){ 0, 'g', "x", NULL, call, ret,
+						    kv_history_keep(h, stale) });
+		} else if (i % 10000 == 9999) {
+			kv_history_add(h, (kv_row){ 0, 'g', "x", NULL, call, ret,
+						    kv_history_keep(h, strdup(value)) });
+		} else {
+			char *arg = kv_history_keep(h, malloc(8));
+			snprintf(arg, 8, "%05zu ", i % 100000);
+			memcpy(value + len, arg, 6);
+			len += 6;
+			value[len] = '\0';
+			kv_history_add(h, (kv_row){ 0, 'a', "x", arg, call, ret, NULL });
+		}
+	}
+	free(value);
+}
+
+/* The lab's one-client histories: 50,000 operations on one key, the
+ * value growing to 300 KB.  The general search keeps a state per step
+ * (7.5 GB of values) and ran out of the memory bound; stepped through in
+ * order it holds two values at a time. */
+START_TEST(TestPorcupineSequentialLongHistory)
+{
+	kv_history h;
+	sequential_appends(&h, 50000, -1);
+	porc_stats st;
+	porc_info *info = NULL;
+	porc_limits lim = { PORC_LAB_BUDGET, 0, false };
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, &info, &st);
+	double ms = ms_since(&t0);
+	ck_assert_result(r, PORC_OK, "50,000 sequential operations on one key");
+	ck_assert_msg(st.steps == 50000, "%llu steps, want one per operation",
+		      (unsigned long long)st.steps);
+	ck_assert_msg(st.peak_memory <= (16u << 20), "held %zu bytes; want a few values' worth",
+		      st.peak_memory);
+	ck_assert_msg(info->parts[0].n_partials == 1 && info->parts[0].partials[0].len == 50000,
+		      "the page's linearization: %zu partials, want one of all 50,000",
+		      info->parts[0].n_partials);
+	printf("  ... 50,000 sequential operations, one key, values to 300 KB: %llu steps, "
+	       "%.1f MB held, %.1f ms\n",
+	       (unsigned long long)st.steps, st.peak_memory / 1048576.0, ms);
+	porc_info_free(info);
+	kv_history_free(&h);
+}
+END_TEST
+
+/* The same with a get at 5,000 that misses the last append: Illegal,
+ * within the memory of a few values, and the page shows the 5,000
+ * operations before it linearized and the get refused after them.  (The
+ * page replays the linearization and describes every state: with the get
+ * at 30,000 this test took 7 s, nearly all of it the page.) */
+START_TEST(TestPorcupineSequentialIllegal)
+{
+	kv_history h;
+	sequential_appends(&h, 50000, 5000);
+	porc_info *info = NULL;
+	porc_limits lim = { PORC_LAB_BUDGET, 0, false };
+	porc_stats st;
+	porc_result r = porc_check(&kv_model, h.ops, h.n, &lim, &info, &st);
+	ck_assert_result(r, PORC_ILLEGAL, "a stale get after 5,000 sequential operations");
+	ck_assert_msg(st.peak_memory <= (16u << 20), "held %zu bytes; want a few values' worth",
+		      st.peak_memory);
+	const porc_part_info *pi = &info->parts[0];
+	ck_assert_msg(pi->n_partials == 1 && pi->partials[0].len == 5000,
+		      "%zu partials, the first of length %zu; want one of 5,000", pi->n_partials,
+		      pi->n_partials ? pi->partials[0].len : 0);
+	char path[] = "/tmp/porcupine_test_XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert(fd >= 0);
+	close(fd);
+	ck_assert_msg(porc_visualize_path(&kv_model, info, path) == 0, "writing %s: %s", path,
+		      strerror(errno));
+	char *page = slurp(path);
+	unlink(path);
+	ck_assert_msg(strstr(page, "\"result\":\"Illegal\"") != NULL, "the page does not say Illegal");
+	ck_assert_msg(strstr(page, "\"breaks\":[[5000,0,\"\"]]") != NULL,
+		      "the page does not show the get (id 5000) refused where key x breaks");
+	free(page);
+	porc_info_free(info);
+	kv_history_free(&h);
+}
+END_TEST
+
+/* The part's longest partial linearizations, as the page gets them. */
+static void ck_assert_same_partials(const porc_part_info *a, const porc_part_info *b,
+				    const char *what)
+{
+	ck_assert_msg(a->result == b->result && a->n_partials == b->n_partials,
+		      "%s: %s with %zu partials, the general search %s with %zu", what,
+		      porc_result_name(a->result), a->n_partials, porc_result_name(b->result),
+		      b->n_partials);
+	for (size_t k = 0; k < a->n_partials; k++)
+		ck_assert_msg(a->partials[k].len == b->partials[k].len &&
+				      !memcmp(a->partials[k].ids, b->partials[k].ids,
+					      a->partials[k].len * sizeof *a->partials[k].ids),
+			      "%s: partial %zu differs from the general search's", what, k);
+}
+
+/* A pure optimization: on sequential histories the fast path gives the
+ * general search's verdict, steps and page, also at every budget. */
+static void ck_assert_same_as_general(const kv_history *h, const char *what)
+{
+	porc_limits fast = { 0, 0, false }, general = { 0, 0, true };
+	porc_stats fs, gs;
+	porc_info *fi = NULL, *gi = NULL;
+	porc_result fr = porc_check(&kv_model, h->ops, h->n, &fast, &fi, &fs);
+	porc_result gr = porc_check(&kv_model, h->ops, h->n, &general, &gi, &gs);
+	ck_assert_result(fr, gr, what);
+	ck_assert_msg(fs.steps == gs.steps, "%s: %llu steps, the general search %llu", what,
+		      (unsigned long long)fs.steps, (unsigned long long)gs.steps);
+	for (size_t p = 0; p < fi->n_parts; p++)
+		ck_assert_same_partials(&fi->parts[p], &gi->parts[p], what);
+	porc_info_free(fi);
+	porc_info_free(gi);
+	for (uint64_t b = 1; b <= gs.steps && b <= 64; b++) {
+		porc_limits fb = { b, 0, false }, gb = { b, 0, true };
+		fr = porc_check(&kv_model, h->ops, h->n, &fb, NULL, NULL);
+		gr = porc_check(&kv_model, h->ops, h->n, &gb, NULL, NULL);
+		ck_assert_msg(fr == gr, "%s, a budget of %llu steps: %s, the general search %s", what,
+			      (unsigned long long)b, porc_result_name(fr), porc_result_name(gr));
+	}
+}
+
+START_TEST(TestPorcupineSequentialSameAsGeneral)
+{
+	const kv_row stale[] = {
+		{ 0, 'p', "x", "a", 0, 10, NULL },
+		{ 0, 'p', "x", "b", 20, 30, NULL },
+		{ 1, 'g', "x", NULL, 40, 50, "a" },
+		{ 1, 'g', "x", NULL, 60, 70, "b" },
+	};
+	const kv_row first[] = {
+		{ 0, 'g', "x", NULL, 0, 10, "ghost" },
+		{ 0, 'p', "x", "a", 20, 30, NULL },
+	};
+	const kv_row touch[] = { /* not sequential: touching operations overlap */
+		{ 0, 'p', "x", "1", 0, 10, NULL },
+		{ 1, 'g', "x", NULL, 10, 20, "" },
+	};
+	const struct {
+		const kv_row *rows;
+		size_t n;
+		const char *what;
+	} hand[] = {
+		{ stale, NROWS(stale), "a stale get after two puts" },
+		{ first, NROWS(first), "the first operation refused" },
+		{ touch, NROWS(touch), "operations that touch" },
+	};
+	for (size_t i = 0; i < NROWS(hand); i++) {
+		kv_history h;
+		kv_history_of(&h, hand[i].rows, hand[i].n);
+		ck_assert_same_as_general(&h, hand[i].what);
+		kv_history_free(&h);
+	}
+	/* One client's generated histories: every key's part sequential. */
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		kv_history h;
+		generate_kv(&h, seed, 1, 1 + (int)(seed % 3), 300);
+		char what[64];
+		snprintf(what, sizeof what, "one client, seed %llu", (unsigned long long)seed);
+		ck_assert_same_as_general(&h, what);
+		for (size_t i = h.n / 2; i < h.n; i++)
+			if (h.in[i].op == KV_OP_GET) {
+				h.out[i].value = "never written";
+				break;
+			}
+		snprintf(what, sizeof what, "one client, seed %llu, a bad get", (unsigned long long)seed);
+		ck_assert_same_as_general(&h, what);
+		kv_history_free(&h);
+	}
+	kv_history small;
+	sequential_appends(&small, 3000, 2500);
+	ck_assert_same_as_general(&small, "3,000 appends and a stale get");
+	kv_history_free(&small);
 }
 END_TEST
 
@@ -690,6 +887,9 @@ static const test_entry porcupine_tests[] = {
 	TEST_ENTRY(TestPorcupineGeneratedHistories, 30),
 	TEST_ENTRY(TestPorcupineLargeHistory, 30),
 	TEST_ENTRY(TestPorcupineHtml, 10),
+	TEST_ENTRY(TestPorcupineSequentialLongHistory, 30),
+	TEST_ENTRY(TestPorcupineSequentialIllegal, 30),
+	TEST_ENTRY(TestPorcupineSequentialSameAsGeneral, 30),
 	TEST_ENTRY(TestPorcupineHistoryFiles, 10),
 };
 TEST_GROUP(porcupine, porcupine_tests);

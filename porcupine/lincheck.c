@@ -155,7 +155,7 @@ static int check_file(const options *o, const char *path, FILE *html)
 	porc_info *info = NULL;
 	porc_stats st;
 	double t0 = now_ms();
-	porc_limits limits = { o->budget, 0 };
+	porc_limits limits = { o->budget, 0, false };
 	porc_result r = porc_check(m, h.ops, h.n, &limits, html ? &info : NULL, &st);
 	double ms = now_ms() - t0;
 	int status = r == PORC_OK ? EXIT_LINEARIZABLE : r == PORC_ILLEGAL ? EXIT_ILLEGAL : EXIT_UNKNOWN;

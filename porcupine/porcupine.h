@@ -104,6 +104,10 @@ typedef struct {
 typedef struct {
 	uint64_t budget;   /* search steps; 0: no limit */
 	size_t memory_max; /* bytes; 0: PORC_MEMORY_MAX */
+	/* Search every part the general way, even one whose operations
+	 * follow one another in time (for the tests: the fast path for those
+	 * must give the same verdict, steps and page). */
+	bool general_only;
 } porc_limits;
 
 /* porc_check_operations with both limits, and what it cost into *stats
