@@ -388,7 +388,7 @@ class TestRunner(unittest.TestCase):
         self.assertIn("testing: RUN=Test(: bad regular expression", r.stderr)
 
     def test_run_accepts_re2_classes(self):
-        r = self.run_tests("--list", r"^Test\w+\d[A]$")
+        r = self.run_tests("--list", r"^Test\w+Elections?\d[A]$")
         self.assertEqual(r.stdout.split(), ["TestInitialElection2A", "TestReElection2A",
                                             "TestManyElections2A"])
         r = self.run_tests("--list", r"Persist\d\dC")
@@ -520,7 +520,8 @@ class TestDstestSim(unittest.TestCase):
             r = self.dstest("--sim", "--seed", "987654321", "-n", "1", "-o", d,
                             "TestToolsSelfCheck",
                             env={"DSTEST_SELFTEST_FAIL": "1", "COLUMNS": "40"})
-            self.assertIn("\n    SEED=987654321 make sim RUN='^TestToolsSelfCheck$'\n", r.stdout)
+            self.assertIn("\n    SIM_SCHED=random SEED=987654321 make sim "
+                          "RUN='^TestToolsSelfCheck$'\n", r.stdout)
 
     def test_seed_without_sim_refused(self):
         r = self.dstest("--seed", "3", "TestToolsSelfCheck")
