@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < h.n; i++)
 		check(h.ops[i].ret > h.ops[i].call && h.ops[i].input && h.ops[i].output);
 	const porc_model *m = history_model(&h);
-	porc_limits lim = { 20000, 16u << 20 };
+	porc_limits lim = { .budget = 20000, .memory_max = 16u << 20 };
 	porc_info *info = NULL;
 	porc_result r = porc_check(m, h.ops, h.n, &lim, &info, NULL);
 	check(r == PORC_OK || r == PORC_ILLEGAL || r == PORC_UNKNOWN);
