@@ -36,9 +36,10 @@ WARN    += $(if $(wildcard handout/raft.c),,$(STUDENT_WARN))
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-# (raft_log.c and raftstate.c are our Raft's: a student's tree has neither.)
+# (raft_fast.c, raft_log.c, raft_rpc.c and raftstate.c are our Raft's: a
+# student's tree has none of them.)
 LIB_SRCS  := $(wildcard util.c chan.c goroutine.c persister.c labgob/labgob.c labrpc/labrpc.c \
-             raft_harness.c raft.c raft_log.c raftstate.c)
+             raft_harness.c raft.c raft_fast.c raft_log.c raft_rpc.c raftstate.c)
 # Lab 3: the key/value service on our Raft (kvraft/).
 KV_SRCS   := kvraft/common.c kvraft/client.c kvraft/server.c
 TEST_SRCS := labtest/main.c labtest/config.c labtest/report.c labtest/test_test.c labtest/kill_test.c \

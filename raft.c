@@ -2,13 +2,15 @@
  * Figure 13 and sections 5-7) and the course notes; notes.md points from
  * each note to the function here that carries it out.
  *
- * The file follows Figure 2: the state, then the RPC receivers in the
+ * The file follows Figure 2: persistence, then the RPC receivers in the
  * paper's order (RequestVote, AppendEntries step by step, InstallSnapshot),
  * then the rules for all servers, followers, candidates and leaders, each
  * in a function named after what it does.  What Figure 2 leaves out comes
- * next (pre-vote, check quorum, a leader's resends), then the threads, and
- * last the parts that only make it faster, each saying what it buys.  The
- * log and its index arithmetic are in raft_log.c.
+ * next (pre-vote, check quorum, a leader's resends), then the threads and
+ * the API.  Beside it: the state (Figure 2's "State" box) and the
+ * constants in raft_peer.h, the log and its index arithmetic in
+ * raft_log.c, the RPCs' arguments and wire format in raft_rpc.c, and what
+ * only makes it faster in raft_fast.c.
  *
  * Threads, all started with go_start (goroutine.h) in the peer's group,
  * which Kill ends and waits for: a ticker (Go's ticker goroutine: election
@@ -19,181 +21,22 @@
  * state.  It is never held across an RPC, an apply-channel send, or a
  * sleep. */
 #define _GNU_SOURCE
-#include "raft.h"
-#include "raftstate.h"
+#include "raft_peer.h"
 
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "goroutine.h"
 #include "labgob/labgob.h"
-#include "raft_log.h"
-#include "util.h"
+#include "raft_rpc.h"
+#include "raftstate.h"
 
-/* At most 10 heartbeats a second (the lab's rule); ours are a little
- * rarer, which keeps idle RPC counts low.  Election timeouts are several
- * heartbeats long, randomized so that peers rarely time out together, and
- * short enough that a new leader comes well within the tester's 5 s. */
-#define HEARTBEAT_MS 180
-#define ELECTION_TIMEOUT_MIN_MS 300
-#define ELECTION_TIMEOUT_SPAN_MS 150
-#define TICK_MS 10
-/* How long a leader may hold the news of a commit for a follower
- * (tell_commit_soon()). */
-#define COMMIT_NOTICE_MS 5
-#define NONE (-1)
-
-/* A leader that has heard from no majority for this long steps down
- * (check quorum, Raft thesis 6.2).  It is shorter than the shortest
- * election timeout: by the time the others can have elected a successor,
- * a cut-off leader has stepped down, so it never accepts a Start() that
- * cannot commit. */
-#define LEADER_QUORUM_MS (ELECTION_TIMEOUT_MIN_MS - 30)
-
-/* When its majority has been quiet for a heartbeat and this much more, a
- * leader probes the quiet followers again, at most this often, so that a
- * few lost messages on an unreliable network do not depose it.  On a
- * reliable network no probe is ever needed. */
-#define PROBE_MS 40
-
-/* On a network whose replies come late (labrpc's long reordering holds
- * two replies in three back for 200 ms to 2.2 s), followers hear the
- * leader at once but the leader hears them late, and a late reply counts
- * from when its request left.  Then only the prompt replies keep the
- * leader's quorum fresh, so a leader that has seen a round trip longer
- * than a heartbeat in the last RTT_MEMORY_MS or so probes quiet followers
- * every PROBE_MS, not only once its majority has been quiet for a
- * heartbeat. */
-#define RTT_MEMORY_MS 5000
-
-/* How long an AppendEntries in flight holds back the next one to the same
- * follower (coalescing).  A reply takes microseconds, or up to 27 ms on an
- * unreliable network; a call that takes longer is probably lost or stuck in
- * labrpc's long delay, and waiting for it would stall replication. */
-#ifndef REPLY_WAIT_MS
-#define REPLY_WAIT_MS 30
-#endif
-
-/* What a follower that cannot be reached may cost.  labrpc holds a call
- * to it (and the thread making it) for up to 7 s, so sending it the
- * whole unacknowledged tail every REPLY_WAIT_MS would pile up hundreds of
- * threads and copies of the log.  Instead: one AppendEntries carries at
- * most MAX_APPEND_BYTES of entries (at least one entry); a follower that
- * has answered nothing sent in the last UNREACHABLE_MS hears from us only
- * at the heartbeat rate; and at most MAX_IN_FLIGHT AppendEntries and
- * InstallSnapshot calls to one peer are under way at once (more wait for
- * one to return).  About 20 calls are in flight to a cut-off follower at
- * the heartbeat rate, so the cap rarely binds; it is what bounds the
- * threads making calls.  RequestVotes are not held back (an election
- * must reach every peer it can): the election timer already limits them
- * to one per peer every 300 ms, so at most about 25 can be stuck at once. */
-#define MAX_APPEND_BYTES (64 * 1024)
-#define UNREACHABLE_MS (2 * HEARTBEAT_MS)
-#define MAX_IN_FLIGHT 32
-
-typedef enum { FOLLOWER, CANDIDATE, LEADER } role;
 static const char *const role_names[] = { "follower", "candidate", "leader" };
-
-typedef enum { RPC_REQUEST_VOTE, RPC_APPEND_ENTRIES, RPC_INSTALL_SNAPSHOT } rpc_kind;
 static const char *const rpc_methods[] = { "Raft.RequestVote", "Raft.AppendEntries",
 					   "Raft.InstallSnapshot" };
 
-/* What the leader's loop (lead()) is started with. */
-typedef struct {
-	struct Raft *rf;
-	int term;
-} lead_arg;
-
-/* One RPC on its way: its encoded arguments and what the reply handler
- * needs to know about what was sent.  go_start copies it to the thread
- * that makes the call. */
-typedef struct {
-	struct Raft *rf;
-	rpc_kind kind;
-	int peer;
-	int term;        /* the term it was sent in */
-	int prev_index;  /* AppendEntries: prevLogIndex */
-	int nentries;    /* AppendEntries: entries carried */
-	int last_index;  /* InstallSnapshot: lastIncludedIndex */
-	uint64_t seq;    /* AppendEntries/InstallSnapshot: sent_seq when sent */
-	int64_t sent_ms; /* when it was started */
-	bool pre_vote;   /* RequestVote: a pre-vote */
-	int round;       /* RequestVote: the election round it belongs to */
-	uint8_t *args;
-	size_t args_len;
-} rpc_job;
-
-struct Raft {
-	pthread_mutex_t mu;
-	go_group *group;        /* its threads, and the killed flag (goroutine.h) */
-	labrpc_end **peers;
-	int npeers;
-	int me;
-	Persister *persister;
-	Chan *apply_ch;
-	prng rng;
-
-	/* Persistent state on all servers (Figure 2), and the snapshot. */
-	int current_term;
-	int voted_for;
-	raft_log log;
-	uint8_t *snapshot;
-	size_t snapshot_len;
-
-	/* Volatile state on all servers. */
-	int commit_index;
-	/* The last index the applier has taken to send: delivered, or copied
-	 * and on its way.  The service may snapshot up to here, never past
-	 * it: the entries after it are still to be copied from the log. */
-	int last_applied;
-	role state;
-	int64_t election_deadline_ms;
-	int votes;
-	int election_round;     /* tells this round's votes from older ones */
-	int64_t leader_heard_ms; /* last AppendEntries/InstallSnapshot of our term */
-	bool snapshot_pending;  /* an installed snapshot for the applier */
-	bool applying;          /* a thread is sending on apply_ch (the apply path) */
-	int offered_index;      /* the entry being offered to a waiting service, or 0 */
-	bool snapshot_waits_offer; /* raft_snapshot() waits for that offer's outcome */
-	pthread_cond_t apply_cv;
-
-	/* Volatile state on leaders. */
-	int *next_index;
-	int *match_index;
-	int64_t heartbeat_due_ms;
-	/* Check quorum and resends (beyond Figure 2). */
-	int64_t *last_ack_ms;   /* the latest send time of a reply of this term */
-	uint64_t *sent_seq;     /* AppendEntries/InstallSnapshot sent, per peer */
-	uint64_t *answered_seq; /* the latest of them answered or lost */
-	int64_t *last_sent_ms;  /* when the latest one left */
-	int64_t rtt_period_ms;  /* the slowest round trips: since this time, */
-	int64_t rtt_slowest;    /* this one, */
-	int64_t rtt_slowest_before; /* and in the period before */
-
-	/* Performance (the last section). */
-	bool log_unsaved;       /* Start appended entries persist() has not saved */
-	bool *pending;          /* new entries wait for an in-flight reply */
-	int *commit_told;       /* the commitIndex the latest AppendEntries carried */
-	bool commit_notice_due; /* a send_commit_notice() goroutine is on its way */
-	int *in_flight;         /* AppendEntries/InstallSnapshot under way, per peer */
-	bool collecting;        /* the applier's wake-up waits for the unlock */
-	bool applier_to_wake;
-};
-
-/* rf.killed() */
-static bool killed(const Raft *rf)
-{
-	return go_killed(rf->group);
-}
-
-/* Defined further down: the rules come in the paper's order, the
- * performance section last. */
+/* Defined further down: the rules come in the paper's order. */
 static void become_leader(Raft *rf);
-static void replicate_to(Raft *rf, int peer, bool heartbeat);
 static void replicate_to_all(Raft *rf, bool heartbeat);
 static void send_install_snapshot(Raft *rf, int peer);
 static void advance_commit_index(Raft *rf);
@@ -201,18 +44,10 @@ static void set_commit_index(Raft *rf, int index);
 static void tell_commit_soon(Raft *rf);
 static void send_commit_notice(void *arg);
 static int64_t slowest_recent_rtt(const Raft *rf, int64_t now);
-static rpc_job new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args);
+static rpc_job new_job(Raft *rf, rpc_kind kind, int peer, const void *args);
 static void send_rpc(Raft *rf, rpc_job *job);
 static void call_peer(void *arg);
 static void lead(void *arg);
-static void save_new_entries(Raft *rf);
-static bool awaiting_reply(Raft *rf, int peer, int64_t now);
-static bool unreachable(Raft *rf, int peer, int64_t now);
-static bool can_send_to(Raft *rf, int peer);
-static void flush_pending(Raft *rf, int64_t now);
-static void collect_wakes(Raft *rf);
-static void wake_applier(Raft *rf);
-static void unlock_and_wake(Raft *rf);
 
 /* ---- persistent state: "updated on stable storage before responding to
  * RPCs" (Figure 2) ---- */
@@ -234,7 +69,7 @@ static void encode_state(Raft *rf, labgob_encoder *e)
  * before anyone can see the change (rf->mu held): before the reply to an
  * RPC or the next RPC sent.  Start leaves its entries to the next send
  * (save_new_entries()). */
-static void persist(Raft *rf)
+void persist(Raft *rf)
 {
 	labgob_encoder e;
 	labgob_encoder_init(&e);
@@ -363,58 +198,37 @@ static bool leader_recently_heard(Raft *rf)
 /* RequestVote RPC receiver (Figure 2), and pre-votes, which change
  * nothing here: granted when a real vote in that term could be.  False,
  * with no answer, when dead. */
-static bool request_vote(Raft *rf, int term, int candidate, int last_index, int last_term,
-			 bool pre, int *reply_term, bool *granted)
+static bool request_vote(Raft *rf, const request_vote_args *a, request_vote_reply *r)
 {
 	pthread_mutex_lock(&rf->mu);
 	if (!answer_unless_dead(rf))
 		return false;
 	bool changed = false;
-	if (pre) {
-		*granted = term > rf->current_term && !leader_recently_heard(rf) &&
-			   candidate_up_to_date(rf, last_term, last_index);
+	bool up_to_date = candidate_up_to_date(rf, a->last_log_term, a->last_log_index);
+	if (a->pre_vote) {
+		r->vote_granted = a->term > rf->current_term && !leader_recently_heard(rf) &&
+				  up_to_date;
 	} else {
-		changed = handle_term(rf, term);
-		*granted = term == rf->current_term &&
-			   (rf->voted_for == NONE || rf->voted_for == candidate) &&
-			   candidate_up_to_date(rf, last_term, last_index);
-		if (*granted) {
-			changed |= rf->voted_for != candidate;
-			rf->voted_for = candidate;
+		changed = handle_term(rf, a->term);
+		r->vote_granted = a->term == rf->current_term && up_to_date &&
+				  (rf->voted_for == NONE || rf->voted_for == a->candidate_id);
+		if (r->vote_granted) {
+			changed |= rf->voted_for != a->candidate_id;
+			rf->voted_for = a->candidate_id;
 			reset_election_timer(rf);
 		}
 	}
 	if (changed)
 		persist(rf);
-	*reply_term = rf->current_term;
-	Debug(dVote, "S%d %s %svote to S%d for T%d", rf->me, *granted ? "granted" : "refused",
-	      pre ? "pre-" : "", candidate, term);
+	r->term = rf->current_term;
+	Debug(dVote, "S%d %s %svote to S%d for T%d", rf->me,
+	      r->vote_granted ? "granted" : "refused", a->pre_vote ? "pre-" : "", a->candidate_id,
+	      a->term);
 	pthread_mutex_unlock(&rf->mu);
 	return true;
 }
 
 /* ---- AppendEntries RPC, receiver implementation ---- */
-
-/* AppendEntries arguments as the receiver reads them: entries holds n encoded
- * {term, command} records, decoded as they are appended. */
-typedef struct {
-	int term, leader, prev_index, prev_term, leader_commit;
-	size_t n;
-	labgob_decoder entries; /* positioned at the first entry */
-} append_entries_args;
-
-typedef struct {
-	int term;
-	bool success;
-	int xterm, xindex, xlen;
-} append_entries_reply;
-
-/* Reads the next entry of args; false when it does not decode. */
-static bool next_entry(append_entries_args *a, int *term, const uint8_t **cmd, size_t *len)
-{
-	return labgob_get_int(&a->entries, term, 0, INT_MAX) &&
-	       labgob_get_bytes(&a->entries, cmd, len);
-}
 
 /* Entries that reach into our snapshot hold its last entry, as every
  * leader from its term on does (Leader Completeness): true unless the one
@@ -423,13 +237,13 @@ static bool next_entry(append_entries_args *a, int *term, const uint8_t **cmd, s
 static bool agrees_with_snapshot(Raft *rf, const append_entries_args *a)
 {
 	int base = log_base_index(&rf->log);
-	if (a->prev_index >= base || a->prev_index + (int)a->n <= base)
+	if (a->prev_log_index >= base || a->prev_log_index + (int)a->n <= base)
 		return true;
 	append_entries_args copy = *a;
 	int t = -1;
 	const uint8_t *c;
 	size_t l;
-	for (int index = a->prev_index + 1; index <= base; index++)
+	for (int index = a->prev_log_index + 1; index <= base; index++)
 		next_entry(&copy, &t, &c, &l);
 	return t == log_base_term(&rf->log);
 }
@@ -507,7 +321,7 @@ static bool append_new_entries(Raft *rf, append_entries_args *a, int prev, size_
 				continue;
 			if (index <= rf->commit_index) {
 				Debug(dError, "S%d leader S%d conflicts at committed %d", rf->me,
-				      a->leader, index);
+				      a->leader_id, index);
 				return false;
 			}
 			Debug(dLog2, "S%d conflict at %d: truncating after %d", rf->me, index,
@@ -526,7 +340,7 @@ static bool append_new_entries(Raft *rf, append_entries_args *a, int prev, size_
 static void accept_entries(Raft *rf, append_entries_args *a, append_entries_reply *r,
 			   bool *changed)
 {
-	int prev = a->prev_index, prev_term = a->prev_term;
+	int prev = a->prev_log_index, prev_term = a->prev_log_term;
 	size_t skip;
 	if (!skip_snapshotted(rf, a, &prev, &skip))
 		return;
@@ -545,7 +359,7 @@ static void accept_entries(Raft *rf, append_entries_args *a, append_entries_repl
 	if (a->leader_commit > rf->commit_index)
 		set_commit_index(rf, a->leader_commit < last ? a->leader_commit : last);
 	Debug(dLog2, "S%d accepted %zu entries after %d from S%d, log (%d..%d]", rf->me, a->n,
-	      a->prev_index, a->leader, log_base_index(&rf->log), log_last_index(&rf->log));
+	      a->prev_log_index, a->leader_id, log_base_index(&rf->log), log_last_index(&rf->log));
 }
 
 /* AppendEntries RPC receiver (Figure 2).  False, with no answer, when
@@ -558,7 +372,7 @@ static bool append_entries(Raft *rf, append_entries_args *a, append_entries_repl
 	/* (An older leader may disagree: it is refused below, as stale.) */
 	if (a->term >= rf->current_term && !agrees_with_snapshot(rf, a)) {
 		Debug(dWarn, "S%d refused AppendEntries T%d from S%d: disagrees with snapshot at %d",
-		      rf->me, a->term, a->leader, log_base_index(&rf->log));
+		      rf->me, a->term, a->leader_id, log_base_index(&rf->log));
 		pthread_mutex_unlock(&rf->mu);
 		return false;
 	}
@@ -567,7 +381,7 @@ static bool append_entries(Raft *rf, append_entries_args *a, append_entries_repl
 	*r = (append_entries_reply){ .xterm = -1 };
 	if (a->term < rf->current_term) {
 		/* Step 1: reply false if term < currentTerm. */
-		Debug(dDrop, "S%d stale AppendEntries T%d from S%d", rf->me, a->term, a->leader);
+		Debug(dDrop, "S%d stale AppendEntries T%d from S%d", rf->me, a->term, a->leader_id);
 	} else {
 		heard_from_leader(rf);
 		accept_entries(rf, a, r, &changed);
@@ -583,33 +397,33 @@ static bool append_entries(Raft *rf, append_entries_args *a, append_entries_repl
  * service's snapshots ---- */
 
 /* InstallSnapshot RPC receiver (Figure 13), the whole snapshot at once. */
-static bool install_snapshot(Raft *rf, int term, int leader, int last_index, int last_term,
-			     const uint8_t *data, size_t len, int *reply_term)
+static bool install_snapshot(Raft *rf, const install_snapshot_args *a, install_snapshot_reply *r)
 {
 	pthread_mutex_lock(&rf->mu);
 	if (!answer_unless_dead(rf))
 		return false;
-	bool changed = handle_term(rf, term);
-	if (term == rf->current_term) {
+	bool changed = handle_term(rf, a->term);
+	int last = a->last_included_index, last_term = a->last_included_term;
+	if (a->term == rf->current_term) {
 		heard_from_leader(rf);
 		/* Never move the service backwards: ignore what we have. */
-		if (last_index > rf->commit_index) {
-			bool keep = log_term_at(&rf->log, last_index) == last_term;
-			log_compact(&rf->log, last_index, last_term, keep);
+		if (last > rf->commit_index) {
+			bool keep = log_term_at(&rf->log, last) == last_term;
+			log_compact(&rf->log, last, last_term, keep);
 			free(rf->snapshot);
-			rf->snapshot = xmemdup(data, len);
-			rf->snapshot_len = len;
-			rf->commit_index = last_index;
+			rf->snapshot = xmemdup(a->data, a->len);
+			rf->snapshot_len = a->len;
+			rf->commit_index = last;
 			rf->snapshot_pending = true;
 			pthread_cond_signal(&rf->apply_cv);
 			changed = true;
-			Debug(dSnap, "S%d installed S%d's snapshot through %d/T%d", rf->me, leader,
-			      last_index, last_term);
+			Debug(dSnap, "S%d installed S%d's snapshot through %d/T%d", rf->me,
+			      a->leader_id, last, last_term);
 		}
 	}
 	if (changed)
 		persist(rf);
-	*reply_term = rf->current_term;
+	r->term = rf->current_term;
 	pthread_mutex_unlock(&rf->mu);
 	return true;
 }
@@ -644,7 +458,7 @@ void raft_snapshot(Raft *rf, int index, const void *snapshot, size_t len)
 /* ---- all servers: "if commitIndex > lastApplied: increment lastApplied,
  * apply log[lastApplied] to state machine" ---- */
 
-static bool apply_pending(Raft *rf)
+bool apply_pending(Raft *rf)
 {
 	return rf->snapshot_pending || rf->last_applied < rf->commit_index;
 }
@@ -672,7 +486,7 @@ static bool deliver_snapshot(Raft *rf)
 }
 
 /* The committed entry at index, as the service is sent it (rf->mu held). */
-static ApplyMsg committed_msg(Raft *rf, int index)
+ApplyMsg committed_msg(Raft *rf, int index)
 {
 	log_entry *e = log_at(&rf->log, index);
 	return (ApplyMsg){
@@ -738,14 +552,9 @@ static void send_vote_requests(Raft *rf, int term, bool pre)
 	for (int p = 0; p < rf->npeers; p++) {
 		if (p == rf->me)
 			continue;
-		labgob_encoder e;
-		labgob_encoder_init(&e);
-		labgob_put_int(&e, term);
-		labgob_put_int(&e, rf->me);
-		labgob_put_int(&e, log_last_index(&rf->log));
-		labgob_put_int(&e, log_last_term(&rf->log));
-		labgob_put_bool(&e, pre);
-		rpc_job job = new_job(rf, RPC_REQUEST_VOTE, p, &e);
+		request_vote_args a = { term, rf->me, log_last_index(&rf->log),
+					log_last_term(&rf->log), pre };
+		rpc_job job = new_job(rf, RPC_REQUEST_VOTE, p, &a);
 		job.pre_vote = pre;
 		job.round = rf->election_round;
 		send_rpc(rf, &job);
@@ -775,18 +584,15 @@ static void start_election(Raft *rf)
  * pre-vote majority starts the real election). */
 static void handle_request_vote_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
 {
-	int term;
-	bool granted;
-	labgob_get_int(d, &term, 0, INT_MAX);
-	labgob_get_bool(d, &granted);
-	if (labgob_decoder_finish(d) != LABGOB_OK)
+	request_vote_reply r;
+	if (!decode_request_vote_reply(d, &r))
 		return;
-	if (handle_term(rf, term)) {
+	if (handle_term(rf, r.term)) {
 		persist(rf);
 		return;
 	}
 	/* Count only this round's answers, in the term they were asked in. */
-	if (!granted || job->round != rf->election_round || rf->current_term != job->term ||
+	if (!r.vote_granted || job->round != rf->election_round || rf->current_term != job->term ||
 	    rf->state == LEADER)
 		return;
 	if (job->pre_vote) {
@@ -855,7 +661,7 @@ bool raft_start(Raft *rf, const void *command, size_t len, int *index, int *term
  * reply (or the leader's loop, once REPLY_WAIT_MS has passed, or the next
  * heartbeat) sends the rest in one message, so a burst of Start()s is
  * coalesced. */
-static void replicate_to(Raft *rf, int peer, bool heartbeat)
+void replicate_to(Raft *rf, int peer, bool heartbeat)
 {
 	if (rf->state != LEADER)
 		return;
@@ -874,17 +680,11 @@ static void replicate_to(Raft *rf, int peer, bool heartbeat)
 	}
 	int prev = rf->next_index[peer] - 1;
 	int n = log_last_within(&rf->log, prev, MAX_APPEND_BYTES) - prev;
-	labgob_encoder e;
-	labgob_encoder_init(&e);
-	labgob_put_int(&e, rf->current_term);
-	labgob_put_int(&e, rf->me);
-	labgob_put_int(&e, prev);
-	labgob_put_int(&e, log_term_at(&rf->log, prev));
-	labgob_put_count(&e, (size_t)n);
-	log_put_entries(&rf->log, &e, prev, prev + n);
-	labgob_put_int(&e, rf->commit_index);
+	append_entries_args a = { .term = rf->current_term, .leader_id = rf->me,
+				  .prev_log_index = prev, .prev_log_term = log_term_at(&rf->log, prev),
+				  .n = (size_t)n, .leader_commit = rf->commit_index };
 	rf->commit_told[peer] = rf->commit_index;
-	rpc_job job = new_job(rf, RPC_APPEND_ENTRIES, peer, &e);
+	rpc_job job = new_job(rf, RPC_APPEND_ENTRIES, peer, &a);
 	job.prev_index = prev;
 	job.nentries = n;
 	Debug(dLog, "S%d -> S%d AppendEntries prev %d/T%d, %d entries, commit %d", rf->me, peer,
@@ -902,14 +702,9 @@ static void replicate_to_all(Raft *rf, bool heartbeat)
 
 static void send_install_snapshot(Raft *rf, int peer)
 {
-	labgob_encoder e;
-	labgob_encoder_init(&e);
-	labgob_put_int(&e, rf->current_term);
-	labgob_put_int(&e, rf->me);
-	labgob_put_int(&e, log_base_index(&rf->log));
-	labgob_put_int(&e, log_base_term(&rf->log));
-	labgob_put_bytes(&e, rf->snapshot, rf->snapshot_len);
-	rpc_job job = new_job(rf, RPC_INSTALL_SNAPSHOT, peer, &e);
+	install_snapshot_args a = { rf->current_term, rf->me, log_base_index(&rf->log),
+				    log_base_term(&rf->log), rf->snapshot, rf->snapshot_len };
+	rpc_job job = new_job(rf, RPC_INSTALL_SNAPSHOT, peer, &a);
 	job.last_index = log_base_index(&rf->log);
 	Debug(dSnap, "S%d -> S%d InstallSnapshot through %d", rf->me, peer, job.last_index);
 	job.seq = ++rf->sent_seq[peer];
@@ -962,17 +757,11 @@ static void back_up_next_index(Raft *rf, int p, int xterm, int xindex, int xlen)
  * nextIndex and matchIndex for follower", else back up. */
 static void handle_append_entries_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
 {
-	int term, xterm, xindex, xlen;
-	bool success;
-	labgob_get_int(d, &term, 0, INT_MAX);
-	labgob_get_bool(d, &success);
-	labgob_get_int(d, &xterm, -1, INT_MAX);
-	labgob_get_int(d, &xindex, 0, INT_MAX);
-	labgob_get_int(d, &xlen, 0, INT_MAX);
-	if (labgob_decoder_finish(d) != LABGOB_OK || !leader_reply_current(rf, job, term))
+	append_entries_reply r;
+	if (!decode_append_entries_reply(d, &r) || !leader_reply_current(rf, job, r.term))
 		return;
 	int p = job->peer;
-	if (success) {
+	if (r.success) {
 		/* matchIndex from what was sent, never from the log now. */
 		int match = job->prev_index + job->nentries;
 		if (match + 1 > rf->next_index[p])
@@ -982,7 +771,7 @@ static void handle_append_entries_reply(Raft *rf, rpc_job *job, labgob_decoder *
 			advance_commit_index(rf);
 		}
 	} else if (job->prev_index == rf->next_index[p] - 1) {
-		back_up_next_index(rf, p, xterm, xindex, xlen);
+		back_up_next_index(rf, p, r.xterm, r.xindex, r.xlen);
 	}
 	if (rf->pending[p] || rf->next_index[p] <= log_last_index(&rf->log))
 		replicate_to(rf, p, false);
@@ -990,9 +779,8 @@ static void handle_append_entries_reply(Raft *rf, rpc_job *job, labgob_decoder *
 
 static void handle_install_snapshot_reply(Raft *rf, rpc_job *job, labgob_decoder *d)
 {
-	int term;
-	labgob_get_int(d, &term, 0, INT_MAX);
-	if (labgob_decoder_finish(d) != LABGOB_OK || !leader_reply_current(rf, job, term))
+	install_snapshot_reply r;
+	if (!decode_install_snapshot_reply(d, &r) || !leader_reply_current(rf, job, r.term))
 		return;
 	int p = job->peer;
 	if (job->last_index + 1 > rf->next_index[p])
@@ -1178,11 +966,20 @@ static void resend_lost(Raft *rf, rpc_job *job)
 
 /* ---- the threads: one per call (go rf.call), the ticker, the leader's loop ---- */
 
-static rpc_job new_job(Raft *rf, rpc_kind kind, int peer, labgob_encoder *args)
+/* A call of kind to peer with args (its kind's _args struct), encoded
+ * now: what labrpc's Call does with &args in Go. */
+static rpc_job new_job(Raft *rf, rpc_kind kind, int peer, const void *args)
 {
+	labgob_encoder e;
+	labgob_encoder_init(&e);
+	switch (kind) {
+	case RPC_REQUEST_VOTE: encode_request_vote_args(&e, args); break;
+	case RPC_APPEND_ENTRIES: encode_append_entries_args(&e, args, &rf->log); break;
+	case RPC_INSTALL_SNAPSHOT: encode_install_snapshot_args(&e, args); break;
+	}
 	rpc_job job = { .rf = rf, .kind = kind, .peer = peer, .term = rf->current_term };
 	job.sent_ms = now_ms();
-	job.args = labgob_encoder_take(args, &job.args_len);
+	job.args = labgob_encoder_take(&e, &job.args_len);
 	return job;
 }
 
@@ -1305,140 +1102,6 @@ static void lead(void *arg)
 		unlock_and_wake(rf);
 		go_sleep(rf->group, wait); /* time.Sleep(wait) */
 	}
-}
-
-/* ---- performance ----
- *
- * Figure 2 needs none of what follows; each part says what it buys, in
- * make bench figures (3 peers; notes.md "Where the CPU goes" has the
- * runs).  Elsewhere: the log kept encoded (raft_log.h), the applier's
- * batches (deliver_committed(): 64 clients 18,000 -> 45,000 ops/s), and a
- * reply's first RPC on the reply's own thread (call_peer(), go_returning). */
-
-/* A leader saves what Start appended before any message carries it, not
- * in Start itself: Start leaves it to whoever sends next, so a burst of
- * Starts that waits for a reply costs one save, not one each (at 64
- * clients Start was 20% of the CPU, its saves 12%). */
-static void save_new_entries(Raft *rf)
-{
-	if (rf->log_unsaved)
-		persist(rf);
-}
-
-/* Coalescing: while the latest message to peer is unanswered, and recent
- * enough that its reply may yet come (older calls may sit in labrpc's long
- * delay for seconds: they do not count), new entries wait for it and go
- * in one message (RPCs per operation at 64 clients: 2.06 -> 0.71). */
-static bool awaiting_reply(Raft *rf, int peer, int64_t now)
-{
-	return rf->answered_seq[peer] < rf->sent_seq[peer] &&
-	       now - rf->last_sent_ms[peer] < REPLY_WAIT_MS;
-}
-
-/* peer has answered nothing sent in the last UNREACHABLE_MS: it hears
- * from us at the heartbeat rate only (what a cut-off follower costs:
- * MAX_APPEND_BYTES's comment). */
-static bool unreachable(Raft *rf, int peer, int64_t now)
-{
-	return now - rf->last_ack_ms[peer] > UNREACHABLE_MS;
-}
-
-/* Room for one more AppendEntries or InstallSnapshot to peer (rf->mu
- * held). */
-static bool can_send_to(Raft *rf, int peer)
-{
-	return rf->in_flight[peer] < MAX_IN_FLIGHT;
-}
-
-/* What waited on a reply that did not come within REPLY_WAIT_MS goes now. */
-static void flush_pending(Raft *rf, int64_t now)
-{
-	for (int p = 0; p < rf->npeers; p++)
-		if (rf->pending[p] && !awaiting_reply(rf, p, now))
-			replicate_to(rf, p, false);
-}
-
-/* Wake-ups after the unlock.  glibc does not hand a mutex to the thread a
- * signal wakes: woken while we still hold rf->mu, the applier would run
- * only to sleep again on the mutex.  So the busy entry points (Start, a
- * reply, the AppendEntries handler, the ticker) call collect_wakes() once
- * they hold rf->mu and leave through unlock_and_wake(), which then hands
- * new entries to a waiting service itself (deliver_directly()) or wakes
- * the applier.  (One client: 13.4 -> 6.8 context switches per operation,
- * with go_start's and the channel's own wake-ups after their unlocks.) */
-static void collect_wakes(Raft *rf)
-{
-	rf->collecting = true;
-}
-
-/* There is something to apply (rf->mu held). */
-static void wake_applier(Raft *rf)
-{
-	if (rf->collecting)
-		rf->applier_to_wake = true;
-	else
-		pthread_cond_signal(&rf->apply_cv);
-}
-
-/* Hand the next committed entry to a service already waiting on the
- * channel, if one is (rf->mu held, released meanwhile; never blocks).  A
- * waiting receiver takes one entry, so one is copied.  lastApplied moves
- * only once it is known to be taken; until then raft_snapshot() waits
- * for the outcome if asked for that very index (rf->offered_index): the
- * service may have it already.  A snapshot of a later index, which the
- * service was never sent, is refused as always. */
-static void offer_next_committed(Raft *rf)
-{
-	int index = rf->last_applied + 1;
-	ApplyMsg m = committed_msg(rf, index);
-	rf->offered_index = index;
-	pthread_mutex_unlock(&rf->mu);
-	bool taken = chan_offer_all(rf->apply_ch, &m, 1) == 1;
-	if (!taken)
-		apply_msg_free(&m);
-	pthread_mutex_lock(&rf->mu);
-	rf->offered_index = 0;
-	if (taken) {
-		rf->last_applied = index;
-		Debug(dCommit, "S%d applied %d..%d", rf->me, index, index);
-	}
-	if (rf->snapshot_waits_offer)
-		pthread_cond_broadcast(&rf->apply_cv);
-}
-
-/* Deliver what the commit index just uncovered, here and now, if the
- * service is waiting for it and nobody else is sending (rf->mu held,
- * released meanwhile).  False when some is left to the applier thread. */
-static bool deliver_directly(Raft *rf)
-{
-	if (rf->applying || rf->snapshot_pending || killed(rf) ||
-	    rf->last_applied >= rf->commit_index)
-		return !apply_pending(rf);
-	rf->applying = true;
-	offer_next_committed(rf);
-	rf->applying = false;
-	if (killed(rf))
-		pthread_cond_broadcast(&rf->apply_cv); /* Kill waits for us */
-	return !apply_pending(rf);
-}
-
-/* Release rf->mu, then the apply path, if there is something to apply:
- * it hands new entries to a waiting service itself rather than wake the
- * applier thread for them.  The condition variable lives as long as rf,
- * so it may be signalled after the unlock. */
-static void unlock_and_wake(Raft *rf)
-{
-	bool applier = rf->applier_to_wake;
-	rf->collecting = false;
-	rf->applier_to_wake = false;
-	pthread_mutex_unlock(&rf->mu);
-	if (!applier)
-		return;
-	pthread_mutex_lock(&rf->mu);
-	applier = !deliver_directly(rf);
-	pthread_mutex_unlock(&rf->mu);
-	if (applier)
-		pthread_cond_signal(&rf->apply_cv);
 }
 
 /* ---- the API ---- */
@@ -1570,92 +1233,45 @@ void raft_free(Raft *rf)
 
 int raft_request_vote(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	int term, candidate, last_index, last_term;
-	labgob_get_int(args, &term, 0, INT_MAX);
-	labgob_get_int(args, &candidate, 0, rf->npeers - 1);
-	labgob_get_int(args, &last_index, 0, INT_MAX);
-	labgob_get_int(args, &last_term, -1, INT_MAX);
-	bool pre;
-	labgob_get_bool(args, &pre);
-	if (labgob_decoder_finish(args) != LABGOB_OK)
+	request_vote_args a;
+	request_vote_reply r;
+	if (!decode_request_vote_args(args, rf->npeers, &a) || !request_vote(rf, &a, &r))
 		return -1;
-	int reply_term;
-	bool granted;
-	if (!request_vote(rf, term, candidate, last_index, last_term, pre, &reply_term, &granted))
-		return -1;
-	labgob_put_int(reply, reply_term);
-	labgob_put_bool(reply, granted);
+	encode_request_vote_reply(reply, &r);
 	return 0;
 }
 
 int raft_append_entries(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
 	append_entries_args a;
-	labgob_get_int(args, &a.term, 0, INT_MAX);
-	labgob_get_int(args, &a.leader, 0, rf->npeers - 1);
-	labgob_get_int(args, &a.prev_index, 0, INT_MAX);
-	labgob_get_int(args, &a.prev_term, -1, INT_MAX);
-	if (!labgob_get_count(args, &a.n, 2))
-		return -1;
-	/* Walk over the entries once to check them and find leaderCommit;
-	 * append_entries() decodes them again from a copy of this cursor.
-	 * A leader's log never goes down in term, nor holds a term above its
-	 * own: entries that do would be saved, then refused on restart by
-	 * raft_decode_state(). */
-	a.entries = *args;
-	bool terms_ok = true;
-	int prev_t = a.prev_term;
-	for (size_t i = 0; i < a.n; i++) {
-		int t;
-		const uint8_t *c;
-		size_t l;
-		if (!labgob_get_int(args, &t, 0, INT_MAX) || !labgob_get_bytes(args, &c, &l))
-			return -1;
-		if (t < prev_t || t > a.term)
-			terms_ok = false;
-		prev_t = t;
-	}
-	labgob_get_int(args, &a.leader_commit, 0, INT_MAX);
-	if (labgob_decoder_finish(args) != LABGOB_OK || a.prev_index > INT_MAX - (int)a.n)
-		return -1;
-	if (!terms_ok) {
-		Debug(dWarn, "S%d refused AppendEntries T%d from S%d: entry terms out of order",
-		      rf->me, a.term, a.leader);
-		return -1;
-	}
 	append_entries_reply r;
+	const char *refused;
+	if (!decode_append_entries_args(args, rf->npeers, &a, &refused)) {
+		if (refused)
+			Debug(dWarn, "S%d refused AppendEntries T%d from S%d: %s", rf->me, a.term,
+			      a.leader_id, refused);
+		return -1;
+	}
 	if (!append_entries(rf, &a, &r))
 		return -1;
-	labgob_put_int(reply, r.term);
-	labgob_put_bool(reply, r.success);
-	labgob_put_int(reply, r.xterm);
-	labgob_put_int(reply, r.xindex);
-	labgob_put_int(reply, r.xlen);
+	encode_append_entries_reply(reply, &r);
 	return 0;
 }
 
 int raft_install_snapshot(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
-	int term, leader, last_index, last_term;
-	const uint8_t *data;
-	size_t len;
-	labgob_get_int(args, &term, 0, INT_MAX);
-	labgob_get_int(args, &leader, 0, rf->npeers - 1);
-	labgob_get_int(args, &last_index, 0, INT_MAX);
-	labgob_get_int(args, &last_term, -1, INT_MAX);
-	labgob_get_bytes(args, &data, &len);
-	if (labgob_decoder_finish(args) != LABGOB_OK)
-		return -1;
-	if (last_term > term) {
-		/* Saved, it would be refused on restart (raft_decode_state). */
-		Debug(dWarn, "S%d refused InstallSnapshot T%d from S%d: last term %d", rf->me, term,
-		      leader, last_term);
+	install_snapshot_args a;
+	install_snapshot_reply r;
+	const char *refused;
+	if (!decode_install_snapshot_args(args, rf->npeers, &a, &refused)) {
+		if (refused)
+			Debug(dWarn, "S%d refused InstallSnapshot T%d from S%d: %s", rf->me, a.term,
+			      a.leader_id, refused);
 		return -1;
 	}
-	int reply_term;
-	if (!install_snapshot(rf, term, leader, last_index, last_term, data, len, &reply_term))
+	if (!install_snapshot(rf, &a, &r))
 		return -1;
-	labgob_put_int(reply, reply_term);
+	encode_install_snapshot_reply(reply, &r);
 	return 0;
 }
 

@@ -13,6 +13,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+# Our Raft: what makes a student's tree ours when copied into it.
+OUR_RAFT = ("raft.c", "raft_peer.h", "raft_fast.c", "raft_log.c", "raft_log.h", "raft_rpc.c",
+            "raft_rpc.h", "raftstate.c")
 
 
 def make(*args, cwd=ROOT, timeout=600):
@@ -40,7 +43,7 @@ class TestHandout(unittest.TestCase):
                   "labtest/kill_test.c", "goroutine.h", "goroutine.c"):
             self.assertTrue(os.path.exists(os.path.join(self.dir, f)), f)
         for f in ("handout", "labtest/raft_persist_test.c", "labtest/hardening_test.c",
-                  "raft_log.c", "raftstate.c",
+                  "raft_log.c", "raftstate.c", "raft_fast.c", "raft_peer.h", "raft_rpc.c",
                   "tools/test_handout.py"):
             self.assertFalse(os.path.exists(os.path.join(self.dir, f)), f)
         with open(os.path.join(self.dir, "raft.c")) as f:
@@ -114,7 +117,7 @@ class TestHandout(unittest.TestCase):
     def test_3_our_raft_passes_2A(self):
         d = os.path.join(self.tmp.name, "solved")
         shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
-        for f in ("raft.c", "raft_log.c", "raft_log.h", "raftstate.c"):  # our Raft
+        for f in OUR_RAFT:
             shutil.copy(os.path.join(ROOT, f), os.path.join(d, f))
         r = make("test", "RUN=2A|kill_test", cwd=d)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -130,7 +133,7 @@ class TestHandout(unittest.TestCase):
         # Lab 3 on our Raft: Go's skeleton client and server fail, ours pass.
         d = os.path.join(self.tmp.name, "lab3")
         shutil.copytree(self.dir, d, ignore=shutil.ignore_patterns("build"))
-        for f in ("raft.c", "raft_log.c", "raft_log.h", "raftstate.c"):  # our Raft
+        for f in OUR_RAFT:
             shutil.copy(os.path.join(ROOT, f), os.path.join(d, f))
         with open(os.path.join(d, "kvraft", "server.c")) as f:
             self.assertIn("Your code here", f.read())
