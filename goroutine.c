@@ -216,8 +216,13 @@ void go_returning(go_group *g)
 
 bool go_sleep(go_group *g, int64_t ms)
 {
+	return go_sleep_us(g, ms * 1000);
+}
+
+bool go_sleep_us(go_group *g, int64_t us)
+{
 	struct timespec deadline;
-	deadline_after_ms(&deadline, ms);
+	deadline_after_us(&deadline, us);
 	pthread_mutex_lock(&g->mu);
 	int rc = 0;
 	while (!atomic_load(&g->killed) && rc != ETIMEDOUT)

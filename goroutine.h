@@ -7,6 +7,7 @@
  *   go_group *g = go_group_make();         var wg sync.WaitGroup; var dead int32
  *   go_start(g, f, &x, sizeof x)           go f(x)   (x is copied, as Go copies arguments)
  *   go_sleep(g, ms)                        time.Sleep(ms * time.Millisecond)
+ *   go_sleep_us(g, us)                     time.Sleep(us * time.Microsecond)
  *   go_killed(g)                           rf.killed()
  *   go_kill(g)                             rf.Kill(): atomic.StoreInt32(&rf.dead, 1)
  *   go_wait(g)                             wg.Wait()
@@ -48,6 +49,8 @@ void go_returning(go_group *g);
 /* Sleep ms milliseconds, or less if go_kill(g) comes first.  True when
  * the whole sleep passed, false when killed. */
 bool go_sleep(go_group *g, int64_t ms);
+/* The same in microseconds. */
+bool go_sleep_us(go_group *g, int64_t us);
 
 /* Set the killed flag and cut every go_sleep of g short.  Functions
  * already running go on until they return: they look at go_killed. */

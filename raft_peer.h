@@ -23,9 +23,11 @@
 #define ELECTION_TIMEOUT_MIN_MS 300
 #define ELECTION_TIMEOUT_SPAN_MS 150
 #define TICK_MS 10
-/* How long a leader may hold the news of a commit for a follower
- * (tell_commit_soon()). */
-#define COMMIT_NOTICE_MS 5
+/* How long a leader may hold the news of a commit for a follower, in
+ * microseconds (tell_commit_soon()). */
+#ifndef COMMIT_NOTICE_US
+#define COMMIT_NOTICE_US 50
+#endif
 #define NONE (-1)
 
 /* A leader that has heard from no majority for this long steps down

@@ -118,9 +118,14 @@ int thread_count(void)
 
 void deadline_after_ms(struct timespec *ts, int64_t ms)
 {
+	deadline_after_us(ts, ms * 1000);
+}
+
+void deadline_after_us(struct timespec *ts, int64_t us)
+{
 	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
+	ts->tv_sec += us / 1000000;
+	ts->tv_nsec += (us % 1000000) * 1000;
 	if (ts->tv_nsec >= 1000000000) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000;

@@ -60,6 +60,7 @@ int thread_count(void);
 /* A pthread condition-variable deadline ms from now (CLOCK_MONOTONIC,
  * for conditions made with cond_init_monotonic). */
 void deadline_after_ms(struct timespec *ts, int64_t ms);
+void deadline_after_us(struct timespec *ts, int64_t us);
 void cond_init_monotonic(pthread_cond_t *cv);
 
 /* A small seeded PRNG (splitmix64): one per user, never shared

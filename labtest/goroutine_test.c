@@ -153,7 +153,14 @@ START_TEST(TestGoSleepLasts)
 	ck_assert(go_sleep(g, 100));
 	int64_t took = now_ms() - t0;
 	ck_assert_msg(took >= 100, "go_sleep(100) returned after %lld ms", (long long)took);
+	/* And in microseconds (the leader's commit notice waits 50 us). */
+	int64_t u0 = now_us();
+	ck_assert(go_sleep_us(g, 1500));
+	int64_t took_us = now_us() - u0;
+	ck_assert_msg(took_us >= 1500, "go_sleep_us(1500) returned after %lld us",
+		      (long long)took_us);
 	go_kill(g);
+	ck_assert_msg(!go_sleep_us(g, 1000000), "a sleep after go_kill slept");
 	go_wait(g);
 	go_group_free(g);
 }
