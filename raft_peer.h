@@ -26,7 +26,7 @@
 /* How long a leader may hold the news of a commit for a follower, in
  * microseconds (tell_commit_soon()). */
 #ifndef COMMIT_NOTICE_US
-#define COMMIT_NOTICE_US 50
+#define COMMIT_NOTICE_US 1000
 #endif
 #define NONE (-1)
 
