@@ -69,7 +69,7 @@ FLAGS_sim   := -O2 -g -DLAB_SIM
 # the blocking calls of chan.c and labrpc.c too, for the lock rule's check,
 # and the waits it does not model, to name them.
 SIM_WRAPS := pthread_create pthread_join pthread_detach pthread_exit pthread_self \
-             pthread_setname_np pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock \
+             pthread_setname_np pthread_getname_np pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock \
              pthread_mutex_trylock pthread_mutex_unlock pthread_cond_init pthread_cond_destroy \
              pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast \
              pthread_barrier_init pthread_barrier_wait pthread_barrier_destroy \

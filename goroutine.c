@@ -37,10 +37,13 @@ typedef struct worker {
 	pthread_cond_t cv;        /* sleeps here while idle */
 	struct go_group *g;
 	void (*fn)(void *);       /* the function to run, NULL while idle */
+	const char *name;         /* its name, as go_start was given it */
 	void *arg;                /* in room[0] or room[1], or allocated */
 	bool returning;           /* fn said so (go_returning) */
 	void (*then)(void *);     /* started by fn after that: runs next, here */
+	const char *then_name;
 	void *then_arg;
+	const char *named;        /* the name the thread has now */
 	unsigned char room[2][ARG_INLINE];
 	struct worker *next_idle, *next_all;
 } worker;
@@ -84,9 +87,11 @@ static bool in_room(const worker *w, const void *arg)
 }
 
 /* Give w the function and a copy of its argument (g->mu held). */
-static void assign(worker *w, void (*fn)(void *), const void *arg, size_t size)
+static void assign(worker *w, void (*fn)(void *), const char *name, const void *arg,
+		   size_t size)
 {
 	w->fn = fn;
+	w->name = name;
 	w->arg = copy_arg(w->room[0], arg, size);
 }
 
@@ -106,12 +111,13 @@ static worker *returning_self(go_group *g)
 /* A new worker with a function to run, on the group's list (g->mu held:
  * go_wait reads tid only after taking it).  False when the system starts
  * no more threads. */
-static bool spawn(go_group *g, void (*fn)(void *), const void *arg, size_t size)
+static bool spawn(go_group *g, void (*fn)(void *), const char *name, const void *arg,
+		  size_t size)
 {
 	worker *w = xcalloc(1, sizeof *w);
 	pthread_cond_init(&w->cv, NULL);
 	w->g = g;
-	assign(w, fn, arg, size);
+	assign(w, fn, name, arg, size);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
@@ -129,7 +135,8 @@ static bool spawn(go_group *g, void (*fn)(void *), const void *arg, size_t size)
 	return true;
 }
 
-bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size)
+bool go_start_named(go_group *g, void (*fn)(void *arg), const char *name, const void *arg,
+		    size_t size)
 {
 	pthread_mutex_lock(&g->mu);
 	if (atomic_load(&g->killed)) {
@@ -141,23 +148,39 @@ bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size)
 	if (w && w->then == NULL) {
 		/* Runs here once the caller returns: no thread to wake. */
 		w->then = fn;
+		w->then_name = name;
 		w->then_arg = copy_arg(w->arg == w->room[0] ? w->room[1] : w->room[0], arg, size);
 		pthread_mutex_unlock(&g->mu);
 		return true;
 	}
 	w = g->idle;
 	if (w == NULL) {
-		bool started = spawn(g, fn, arg, size);
+		bool started = spawn(g, fn, name, arg, size);
 		if (!started)
 			g->running--;
 		pthread_mutex_unlock(&g->mu);
 		return started;
 	}
 	g->idle = w->next_idle;
-	assign(w, fn, arg, size);
+	assign(w, fn, name, arg, size);
 	pthread_mutex_unlock(&g->mu);
 	pthread_cond_signal(&w->cv);
 	return true;
+}
+
+/* The thread takes the name of the function it runs, as far as Linux's
+ * 15 characters go: the simulator's reports, gdb's backtraces and top -H
+ * then say "applier", not "worker_main".  Named again only when the
+ * function changes (a system call; a call_peer thread mostly runs
+ * call_peer). */
+static void name_thread(worker *w, const char *name)
+{
+	if (w->named == name || name == NULL)
+		return;
+	char buf[16];
+	snprintf(buf, sizeof buf, "%s", name);
+	pthread_setname_np(pthread_self(), buf);
+	w->named = name;
 }
 
 /* Run functions as they are assigned, until the group retires its idle
@@ -173,7 +196,9 @@ static void *worker_main(void *arg)
 		if (w->fn == NULL)
 			break;
 		void (*fn)(void *) = w->fn;
+		const char *name = w->name;
 		pthread_mutex_unlock(&g->mu);
+		name_thread(w, name);
 		fn(w->arg);
 		pthread_mutex_lock(&g->mu);
 		if (!in_room(w, w->arg))
@@ -183,6 +208,7 @@ static void *worker_main(void *arg)
 			g->returning--;
 		}
 		w->fn = w->then;
+		w->name = w->then_name;
 		w->arg = w->then_arg;
 		w->then = NULL;
 		if (w->fn) { /* started by the last function: counted already */

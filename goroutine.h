@@ -36,7 +36,11 @@ go_group *go_group_make(void);
  * Kill), or when the system starts no more threads.  The copy is all fn
  * gets: memory the bytes point to stays the caller's when go_start
  * returns false. */
-bool go_start(go_group *g, void (*fn)(void *arg), const void *arg, size_t size);
+#define go_start(g, fn, arg, size) go_start_named((g), (fn), #fn, (arg), (size))
+/* go_start with the function's name given (the thread is named after it);
+ * go_start passes the name as written. */
+bool go_start_named(go_group *g, void (*fn)(void *arg), const char *name, const void *arg,
+		    size_t size);
 
 /* Not in Go, an optimization: the function calling it (one that g's
  * go_start runs) is about to return without waiting for anything.  The

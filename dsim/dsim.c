@@ -1445,6 +1445,15 @@ int __wrap_pthread_setname_np(pthread_t tid, const char *name)
 	return 0;
 }
 
+int __wrap_pthread_getname_np(pthread_t tid, char *name, size_t len)
+{
+	sim_thread *t = (sim_thread *)tid;
+	if (len == 0 || strlen(t->name) >= len)
+		return ERANGE;
+	snprintf(name, len, "%s", t->name);
+	return 0;
+}
+
 /* ---- mutexes ---- */
 
 int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)

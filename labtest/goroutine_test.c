@@ -1,5 +1,6 @@
 /* goroutine_test.c: go_start, go_wait, go_sleep and go_kill behave as
  * Go's go statement, WaitGroup, time.Sleep and the lab's killed flag. */
+#define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -166,6 +167,51 @@ START_TEST(TestGoSleepLasts)
 }
 END_TEST
 
+typedef struct {
+	char *name; /* 16 bytes: the thread's name while the function ran */
+} name_arg;
+
+static void report_my_name(void *p)
+{
+	name_arg *a = p;
+	if (pthread_getname_np(pthread_self(), a->name, 16) != 0)
+		strcpy(a->name, "(no name)");
+}
+
+static void a_function_with_a_long_name(void *p)
+{
+	report_my_name(p);
+}
+
+/* A function's thread carries the function's name (cut to Linux's 15
+ * characters), also when the thread ran another function before: the
+ * simulator's reports and gdb then say "applier", not "worker_main". */
+START_TEST(TestGoNamesThreads)
+{
+	go_group *g = go_group_make();
+	char first[16] = "", second[16] = "", third[16] = "";
+	name_arg a = { first };
+	ck_assert(go_start(g, report_my_name, &a, sizeof a));
+	go_wait(g);
+	a.name = second; /* the same, idle thread runs the next one */
+	ck_assert(go_start(g, a_function_with_a_long_name, &a, sizeof a));
+	go_wait(g);
+	a.name = third;
+	ck_assert(go_start(g, report_my_name, &a, sizeof a));
+	go_wait(g);
+	ck_assert_msg(strcmp(first, "report_my_name") == 0,
+		      "the thread of report_my_name is named \"%s\"", first);
+	ck_assert_msg(strcmp(second, "a_function_with") == 0,
+		      "the thread of a_function_with_a_long_name is named \"%s\" "
+		      "(want its first 15 characters)", second);
+	ck_assert_msg(strcmp(third, "report_my_name") == 0,
+		      "a reused thread kept the name \"%s\" of its last function", third);
+	go_kill(g);
+	go_wait(g);
+	go_group_free(g);
+}
+END_TEST
+
 static void nothing(void *p)
 {
 	(void)p;
@@ -300,6 +346,7 @@ static const test_entry goroutine_tests[] = {
 	TEST_ENTRY(TestGoWaitCountsNested, 10),
 	TEST_ENTRY(TestGoKillCutsSleepShort, 10),
 	TEST_ENTRY(TestGoSleepLasts, 10),
+	TEST_ENTRY(TestGoNamesThreads, 10),
 	TEST_ENTRY(TestGoStartAfterKillRefused, 10),
 	TEST_ENTRY(TestGoReusesThreads, 30),
 	TEST_ENTRY(TestGoWaitFromMany, 10),
