@@ -1237,6 +1237,15 @@ void raft_free(Raft *rf)
 
 /* ---- RPC handlers: decode, call the receiver, encode ---- */
 
+/* A message that did not decode, or that no leader sends (refused says
+ * why, with a WARN line): no reply. */
+static int not_answered(Raft *rf, const char *method, int term, int from, const char *refused)
+{
+	if (refused)
+		Debug(dWarn, "S%d refused %s T%d from S%d: %s", rf->me, method, term, from, refused);
+	return -1;
+}
+
 int raft_request_vote(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 {
 	request_vote_args a;
@@ -1252,12 +1261,8 @@ int raft_append_entries(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 	append_entries_args a;
 	append_entries_reply r;
 	const char *refused;
-	if (!decode_append_entries_args(args, rf->npeers, &a, &refused)) {
-		if (refused)
-			Debug(dWarn, "S%d refused AppendEntries T%d from S%d: %s", rf->me, a.term,
-			      a.leader_id, refused);
-		return -1;
-	}
+	if (!decode_append_entries_args(args, rf->npeers, &a, &refused))
+		return not_answered(rf, "AppendEntries", a.term, a.leader_id, refused);
 	if (!append_entries(rf, &a, &r))
 		return -1;
 	encode_append_entries_reply(reply, &r);
@@ -1269,12 +1274,8 @@ int raft_install_snapshot(Raft *rf, labgob_decoder *args, labgob_encoder *reply)
 	install_snapshot_args a;
 	install_snapshot_reply r;
 	const char *refused;
-	if (!decode_install_snapshot_args(args, rf->npeers, &a, &refused)) {
-		if (refused)
-			Debug(dWarn, "S%d refused InstallSnapshot T%d from S%d: %s", rf->me, a.term,
-			      a.leader_id, refused);
-		return -1;
-	}
+	if (!decode_install_snapshot_args(args, rf->npeers, &a, &refused))
+		return not_answered(rf, "InstallSnapshot", a.term, a.leader_id, refused);
 	if (!install_snapshot(rf, &a, &r))
 		return -1;
 	encode_install_snapshot_reply(reply, &r);

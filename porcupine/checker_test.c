@@ -555,6 +555,21 @@ static char *slurp(const char *path)
 	return s;
 }
 
+/* The HTML page of a kv history's check, written to a file and read back
+ * (the caller frees it). */
+static char *kv_page(const porc_info *info)
+{
+	char path[] = "/tmp/porcupine_test_XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert(fd >= 0);
+	close(fd);
+	ck_assert_msg(porc_visualize_path(&kv_model, info, path) == 0, "writing %s: %s", path,
+		      strerror(errno));
+	char *page = slurp(path);
+	unlink(path);
+	return page;
+}
+
 START_TEST(TestPorcupineHtml)
 {
 	const kv_row rows[] = {
@@ -568,14 +583,7 @@ START_TEST(TestPorcupineHtml)
 	porc_info *info = NULL;
 	ck_assert_result(porc_check_operations(&kv_model, h.ops, h.n, 0, &info), PORC_ILLEGAL,
 			 "stale get");
-	char path[] = "/tmp/porcupine_test_XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert(fd >= 0);
-	close(fd);
-	ck_assert_msg(porc_visualize_path(&kv_model, info, path) == 0, "writing %s: %s", path,
-		      strerror(errno));
-	char *page = slurp(path);
-	unlink(path);
+	char *page = kv_page(info);
 	ck_assert_msg(strstr(page, "\"result\":\"Illegal\"") != NULL, "the page does not say Illegal");
 	ck_assert_msg(strstr(page, "key 'x'") && strstr(page, "key 'y'"), "a part's name is missing");
 	ck_assert_msg(strstr(page, "put('x', 'b')") != NULL, "an operation's description is missing");
@@ -681,14 +689,7 @@ START_TEST(TestPorcupineSequentialIllegal)
 	ck_assert_msg(pi->n_partials == 1 && pi->partials[0].len == 5000,
 		      "%zu partials, the first of length %zu; want one of 5,000", pi->n_partials,
 		      pi->n_partials ? pi->partials[0].len : 0);
-	char path[] = "/tmp/porcupine_test_XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert(fd >= 0);
-	close(fd);
-	ck_assert_msg(porc_visualize_path(&kv_model, info, path) == 0, "writing %s: %s", path,
-		      strerror(errno));
-	char *page = slurp(path);
-	unlink(path);
+	char *page = kv_page(info);
 	ck_assert_msg(strstr(page, "\"result\":\"Illegal\"") != NULL, "the page does not say Illegal");
 	ck_assert_msg(strstr(page, "\"breaks\":[[5000,0,\"\"]]") != NULL,
 		      "the page does not show the get (id 5000) refused where key x breaks");
